@@ -1,0 +1,204 @@
+// `sta create` as a library call: walk a file or folder (stable order, symlinks and special
+// files skipped with a warning), choose the piece length, hash pieces with SHA-1 on every
+// core, and write BEP 3 metainfo. The only torrent file (with create-*) that touches disk.
+//
+// Speed: the worker threads are started before the tree is walked; the main thread hashes
+// too; every hasher claims batches from one atomic counter and reads its own ranges with
+// positional reads into one reused buffer, so no file data crosses threads and memory is
+// a few MiB whatever the size.
+import { availableParallelism } from 'node:os';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { encode, type BDict, type Encodable } from '../bencode/index.js';
+import { ABORT, BATCH_BYTES, BATCHES_DONE, PieceHasher, type HashJob } from './create-hash.js';
+import { TorrentError } from './errors.js';
+import { MAX_FILES } from './limits.js';
+import { encodeTorrent, parseTorrent } from './metainfo.js';
+import { unsafeReason } from './paths.js';
+import { choosePieceLength, isValidCreatePieceLength } from './piece-length.js';
+import type { Metainfo } from './types.js';
+
+export interface CreateOptions {
+  /** A file or a folder. */
+  path: string;
+  /** First is `announce`; all go in `announce-list`, one tier each (BEP 12). */
+  trackers?: string[];
+  /** Power of two, 16 KiB..16 MiB; default chosen from the size. */
+  pieceLength?: number;
+  private?: boolean;
+  comment?: string;
+  /** Torrent name; default the file or folder's own name. */
+  name?: string;
+  /** BEP 19 url-list. */
+  webSeeds?: string[];
+  /** Default `sta/<version>`. */
+  createdBy?: string;
+  /** Seconds since 1970; default now; null leaves it out (reproducible output). */
+  creationDate?: number | null;
+  /** Hashing threads besides the main thread; default cores - 1 (at least 1). */
+  workers?: number;
+  onProgress?: (hashedBytes: number, totalBytes: number) => void;
+  /** Called for each skipped entry (symlink, special file); default: collected only. */
+  onWarning?: (message: string) => void;
+}
+
+export interface CreateResult {
+  torrent: Buffer;
+  meta: Metainfo;
+  /** One line per skipped entry (symlink, socket, FIFO, device). */
+  warnings: string[];
+}
+
+interface WalkedFile {
+  abs: string;
+  components: string[];
+  length: number;
+}
+
+/** Under this size hashing takes a few ms: starting threads would cost more. */
+const SMALL_FOR_THREADS = 16 << 20;
+const PROGRESS_INTERVAL_MS = 100;
+
+/** Byte order of UTF-8 names (what `LC_ALL=C sort` gives): the same on every machine. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function checkName(name: string, abs: string): void {
+  const why = unsafeReason(name);
+  if (why) throw new TorrentError('TORRENT_UNSAFE_PATH', `cannot put ${abs} in a torrent: ${why}`);
+}
+
+/** Depth-first, entries in byte order: files keep the order of their path components. */
+function walk(root: string, warn: (m: string) => void): WalkedFile[] {
+  const out: WalkedFile[] = [];
+  const visit = (dir: string, prefix: string[]): void => {
+    const names = readdirSync(dir).sort(byteOrder);
+    for (const name of names) {
+      const abs = join(dir, name);
+      const st = lstatSync(abs);
+      if (st.isSymbolicLink()) {
+        warn(`skipped symlink ${abs}`);
+      } else if (st.isDirectory()) {
+        checkName(name, abs);
+        visit(abs, [...prefix, name]);
+      } else if (st.isFile()) {
+        checkName(name, abs);
+        if (out.length >= MAX_FILES) throw new TorrentError('TORRENT_TOO_MANY_FILES', `more than ${MAX_FILES} files under ${root}`);
+        out.push({ abs, components: [...prefix, name], length: st.size });
+      } else {
+        warn(`skipped special file ${abs}`);
+      }
+    }
+  };
+  visit(root, []);
+  return out;
+}
+
+function startWorker(): Worker {
+  // Under tsx (tests) a thread does not inherit `--import tsx` (Node 20): register its
+  // loader in the thread first, then load the TypeScript worker.
+  if (import.meta.url.endsWith('.ts')) {
+    const href = new URL('./create-worker.ts', import.meta.url).href;
+    return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(href)}); })`, { eval: true });
+  }
+  return new Worker(new URL('./create-worker.js', import.meta.url));
+}
+
+function waitForWorker(w: Worker): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    w.once('message', (m: { ok: boolean; message?: string; code?: string }) => {
+      if (m.ok) resolvePromise();
+      else reject(m.code === 'TORRENT_FILE_CHANGED' ? new TorrentError(m.code, m.message ?? 'file changed', 1) : Object.assign(new Error(m.message), { code: m.code }));
+    });
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`hashing thread exited early (code ${code})`)));
+  });
+}
+
+export async function createTorrent(opts: CreateOptions): Promise<CreateResult> {
+  if (opts.pieceLength !== undefined && !isValidCreatePieceLength(opts.pieceLength)) {
+    throw new TorrentError('TORRENT_BAD_PIECE_LENGTH', `piece length must be a power of two from 16384 (16 KiB) to 16777216 (16 MiB), not ${opts.pieceLength}`);
+  }
+  const warnings: string[] = [];
+  const warn = (m: string): void => {
+    warnings.push(m);
+    opts.onWarning?.(m);
+  };
+  const root = resolve(opts.path);
+  const top = statSync(root); // follows a symlink the user named on purpose
+
+  // Start the hashing threads first: they boot while the tree is walked.
+  const wanted = opts.workers ?? Math.max(1, availableParallelism() - 1);
+  const workers: Worker[] = [];
+  if (wanted > 0 && (top.isDirectory() || top.size >= SMALL_FOR_THREADS)) {
+    for (let i = 0; i < wanted; i++) workers.push(startWorker());
+  }
+  try {
+    let files: WalkedFile[];
+    const name = opts.name ?? basename(root);
+    checkName(name, root);
+    if (top.isDirectory()) {
+      files = walk(root, warn);
+    } else if (top.isFile()) {
+      files = [{ abs: root, components: [name], length: top.size }];
+    } else {
+      throw new TorrentError('TORRENT_BAD_INPUT', `${opts.path} is not a regular file or a folder`);
+    }
+    const totalLength = files.reduce((n, f) => n + f.length, 0);
+    if (totalLength === 0) throw new TorrentError('TORRENT_EMPTY', `nothing to share: ${opts.path} holds no data`);
+    const pieceLength = opts.pieceLength ?? choosePieceLength(totalLength);
+    const pieceCount = Math.ceil(totalLength / pieceLength);
+    const piecesPerBatch = Math.max(1, Math.floor(BATCH_BYTES / pieceLength));
+    const offsets: number[] = [];
+    let off = 0;
+    for (const f of files) {
+      offsets.push(off);
+      off += f.length;
+    }
+    const job: HashJob = {
+      paths: files.map((f) => f.abs),
+      lengths: files.map((f) => f.length),
+      offsets,
+      pieceLength,
+      totalLength,
+      piecesPerBatch,
+      batchCount: Math.ceil(pieceCount / piecesPerBatch),
+      control: new SharedArrayBuffer(12),
+      hashes: new SharedArrayBuffer(pieceCount * 20),
+    };
+    const ctrl = new Int32Array(job.control);
+    const progress = (): void => opts.onProgress?.(Math.min(totalLength, Atomics.load(ctrl, BATCHES_DONE) * piecesPerBatch * pieceLength), totalLength);
+    const done = workers.map(waitForWorker);
+    for (const w of workers) w.postMessage(job);
+    // The main thread hashes too; if it fails, the threads stop at their next batch.
+    new PieceHasher(job).run(opts.onProgress ? progress : undefined);
+    const timer = opts.onProgress ? setInterval(progress, PROGRESS_INTERVAL_MS) : undefined;
+    try {
+      await Promise.all(done);
+    } catch (e) {
+      Atomics.store(ctrl, ABORT, 1);
+      throw e;
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    opts.onProgress?.(totalLength, totalLength);
+
+    const info: Record<string, Encodable> = { name, 'piece length': pieceLength, pieces: new Uint8Array(job.hashes) };
+    if (top.isDirectory()) info.files = files.map((f) => ({ length: f.length, path: f.components }));
+    else info.length = totalLength;
+    if (opts.private) info.private = 1;
+    const infoBytes = encode(info as BDict, pieceCount * 20 + 1024);
+    const torrent = encodeTorrent(infoBytes, {
+      announce: (opts.trackers ?? []).map((t) => [t]),
+      urlList: opts.webSeeds ?? [],
+      comment: opts.comment,
+      createdBy: opts.createdBy ?? 'sta/0.1.0',
+      creationDate: opts.creationDate === null ? undefined : (opts.creationDate ?? Math.floor(Date.now() / 1000)),
+    });
+    return { torrent, meta: parseTorrent(torrent), warnings };
+  } finally {
+    for (const w of workers) void w.terminate();
+  }
+}
