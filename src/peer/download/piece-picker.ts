@@ -1,0 +1,360 @@
+// The piece picker: which blocks to request from which peer. Rarest first with random
+// ties, pieces already in progress finished first, endgame (duplicate requests with
+// cancels) once every missing block is requested. Pure state: the session tells it what
+// peers have and what arrived; it answers with block requests.
+import type { Bitfield } from '../../util/index.js';
+import { BLOCK_SIZE, ENDGAME_MAX_REQUESTERS } from './limits.js';
+
+export interface BlockRequest {
+  piece: number;
+  begin: number;
+  length: number;
+}
+
+/** What the picker needs to know about one peer when choosing for it. */
+export interface PickerPeer {
+  /** The session's small integer id for the connection. */
+  readonly id: number;
+  /** Pieces the peer has (its bitfield, updated by HAVE). */
+  readonly has: Bitfield;
+  /** The peer chokes us: only its allowed-fast pieces (BEP 6) may be requested. */
+  readonly choking: boolean;
+  readonly allowedFast?: ReadonlySet<number>;
+}
+
+export interface PickerOptions {
+  pieceCount: number;
+  pieceLength: number;
+  totalLength: number;
+  /** Verified pieces at start (copied). */
+  have: Bitfield;
+  /** Pieces to fetch; undefined = all. */
+  wanted?: Bitfield;
+  /** Random source in [0, 1) for ties; tests pass a seeded one. */
+  random?: () => number;
+}
+
+const FREE = 0;
+const REQUESTED = 1;
+const RECEIVED = 2;
+
+/** A piece with at least one block requested or received. */
+class PartialPiece {
+  readonly state: Uint8Array;
+  /** First requester (REQUESTED) or sender (RECEIVED) of each block; -1 none. */
+  readonly peer: Int32Array;
+  /** Extra endgame requesters per block index. */
+  dup: Map<number, number[]> | null = null;
+  free: number;
+  received = 0;
+  /** All blocks received; waiting for the hash check. */
+  get complete(): boolean {
+    return this.received === this.state.length;
+  }
+  constructor(
+    readonly index: number,
+    blockCount: number,
+  ) {
+    this.state = new Uint8Array(blockCount);
+    this.peer = new Int32Array(blockCount).fill(-1);
+    this.free = blockCount;
+  }
+}
+
+export interface BlockResult {
+  /** accepted: counts toward the piece. duplicate: already had it (endgame race).
+   *  unexpected: a block of a piece we have or never asked for. */
+  status: 'accepted' | 'duplicate' | 'unexpected';
+  /** Peers that also hold a request for this block: send them CANCEL (endgame). */
+  cancel: number[];
+  /** Every block of the piece is here: assemble and verify it. */
+  pieceComplete: boolean;
+}
+
+export class PiecePicker {
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  readonly have: Bitfield;
+  private wanted: Bitfield | null;
+  private readonly availability: Uint32Array;
+  private readonly partials = new Map<number, PartialPiece>();
+  private readonly random: () => number;
+  /** Wanted, missing pieces not yet started: when 0 and no partial has a free block, endgame. */
+  private untouched = 0;
+  /** Scratch array for candidate sorting, reused across picks. */
+  private readonly candKey: Float64Array;
+
+  constructor(opts: PickerOptions) {
+    this.pieceCount = opts.pieceCount;
+    this.pieceLength = opts.pieceLength;
+    this.totalLength = opts.totalLength;
+    this.have = opts.have.clone();
+    this.wanted = opts.wanted ? opts.wanted.clone() : null;
+    this.availability = new Uint32Array(opts.pieceCount);
+    this.random = opts.random ?? Math.random;
+    this.candKey = new Float64Array(opts.pieceCount);
+    this.recountUntouched();
+  }
+
+  pieceSize(i: number): number {
+    return i === this.pieceCount - 1 ? this.totalLength - this.pieceLength * (this.pieceCount - 1) : this.pieceLength;
+  }
+
+  blockCount(i: number): number {
+    return Math.ceil(this.pieceSize(i) / BLOCK_SIZE);
+  }
+
+  isWanted(i: number): boolean {
+    return this.wanted === null || this.wanted.has(i);
+  }
+
+  /** Change the wanted set (e.g. a file deselected). Started pieces stay partial. */
+  setWanted(wanted: Bitfield | undefined): void {
+    this.wanted = wanted ? wanted.clone() : null;
+    this.recountUntouched();
+  }
+
+  /** Every wanted piece is verified. */
+  isDone(): boolean {
+    for (let i = 0; i < this.pieceCount; i++) if (this.isWanted(i) && !this.have.has(i)) return false;
+    return true;
+  }
+
+  /** Wanted pieces not verified yet. */
+  missingCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.pieceCount; i++) if (this.isWanted(i) && !this.have.has(i)) n++;
+    return n;
+  }
+
+  availabilityOf(i: number): number {
+    return this.availability[i] ?? 0;
+  }
+
+  // --- availability (peers' bitfields and HAVEs) ---
+
+  peerHasAll(bf: Bitfield): void {
+    for (let i = 0; i < this.pieceCount; i++) if (bf.has(i)) this.availability[i]!++;
+  }
+
+  peerHas(i: number): void {
+    if (i >= 0 && i < this.pieceCount) this.availability[i]!++;
+  }
+
+  /** A peer left: its pieces no longer count. */
+  peerGone(bf: Bitfield): void {
+    for (let i = 0; i < this.pieceCount; i++) if (bf.has(i) && this.availability[i]! > 0) this.availability[i]!--;
+  }
+
+  /** True when the peer has a wanted piece we miss (decides INTERESTED). */
+  interestedIn(bf: Bitfield): boolean {
+    if (bf.isEmpty()) return false;
+    for (let i = 0; i < this.pieceCount; i++) if (bf.has(i) && !this.have.has(i) && this.isWanted(i)) return true;
+    return false;
+  }
+
+  /** Endgame: every missing wanted block is requested or received. */
+  inEndgame(): boolean {
+    if (this.untouched > 0) return false;
+    for (const p of this.partials.values()) if (p.free > 0) return false;
+    return this.partials.size > 0;
+  }
+
+  // --- picking ---
+
+  /** Up to `max` block requests for `peer`, in the order to send them. */
+  pickBlocks(peer: PickerPeer, max: number): BlockRequest[] {
+    const out: BlockRequest[] = [];
+    if (max <= 0) return out;
+    const fast = peer.allowedFast;
+    if (peer.choking && (!fast || fast.size === 0)) return out;
+    const usable = (i: number): boolean =>
+      peer.has.has(i) && !this.have.has(i) && this.isWanted(i) && (!peer.choking || fast!.has(i));
+
+    // 1. Finish what is started: free blocks of partial pieces, oldest piece first.
+    for (const p of this.partials.values()) {
+      if (p.free === 0 || !usable(p.index)) continue;
+      this.takeFree(p, peer.id, max, out);
+      if (out.length >= max) return out;
+    }
+
+    // 2. New pieces, rarest first, random among equally rare. One sortable number per
+    // candidate: availability (11 bits), a random tie-break (10 bits), the piece (32 bits).
+    if (this.untouched > 0) {
+      let n = 0;
+      for (let i = 0; i < this.pieceCount; i++) {
+        if (this.partials.has(i) || !usable(i)) continue;
+        const avail = Math.min(this.availability[i]!, 2047);
+        this.candKey[n++] = (avail * 1024 + Math.floor(this.random() * 1024)) * 2 ** 32 + i;
+      }
+      const keys = this.candKey.subarray(0, n).sort();
+      for (let k = 0; k < n && out.length < max; k++) {
+        const piece = keys[k]! % 2 ** 32;
+        const p = new PartialPiece(piece, this.blockCount(piece));
+        this.partials.set(piece, p);
+        this.untouched--;
+        this.takeFree(p, peer.id, max, out);
+      }
+      if (out.length >= max) return out;
+    }
+
+    // 3. Endgame: ask for blocks others already have requested, to not wait on a slow peer.
+    if (this.inEndgame()) {
+      for (const p of this.partials.values()) {
+        if (p.complete || !usable(p.index)) continue;
+        for (let b = 0; b < p.state.length && out.length < max; b++) {
+          if (p.state[b] !== REQUESTED || p.peer[b] === peer.id) continue;
+          const extra = p.dup?.get(b);
+          if (extra && (extra.includes(peer.id) || extra.length + 1 >= ENDGAME_MAX_REQUESTERS)) continue;
+          if (!p.dup) p.dup = new Map();
+          if (extra) extra.push(peer.id);
+          else p.dup.set(b, [peer.id]);
+          out.push(this.block(p.index, b));
+        }
+        if (out.length >= max) break;
+      }
+    }
+    return out;
+  }
+
+  private takeFree(p: PartialPiece, peerId: number, max: number, out: BlockRequest[]): void {
+    for (let b = 0; b < p.state.length && out.length < max; b++) {
+      if (p.state[b] !== FREE) continue;
+      p.state[b] = REQUESTED;
+      p.peer[b] = peerId;
+      p.free--;
+      out.push(this.block(p.index, b));
+    }
+  }
+
+  private block(piece: number, b: number): BlockRequest {
+    const begin = b * BLOCK_SIZE;
+    return { piece, begin, length: Math.min(BLOCK_SIZE, this.pieceSize(piece) - begin) };
+  }
+
+  // --- outcomes ---
+
+  /** A block arrived from `peerId`. */
+  blockReceived(peerId: number, piece: number, begin: number): BlockResult {
+    const p = this.partials.get(piece);
+    const b = begin / BLOCK_SIZE;
+    if (!p || this.have.has(piece) || !Number.isInteger(b) || b < 0 || b >= p.state.length) {
+      return { status: 'unexpected', cancel: [], pieceComplete: false };
+    }
+    const cancel: number[] = [];
+    if (p.state[b] === RECEIVED) {
+      this.dropDup(p, b, peerId);
+      return { status: 'duplicate', cancel, pieceComplete: false };
+    }
+    if (p.state[b] === REQUESTED) {
+      const owner = p.peer[b]!;
+      if (owner !== peerId && owner >= 0) cancel.push(owner);
+    } else {
+      p.free--; // arrived after its request was given up: still good data
+    }
+    const extra = p.dup?.get(b);
+    if (extra) {
+      for (const id of extra) if (id !== peerId) cancel.push(id);
+      p.dup!.delete(b);
+    }
+    p.state[b] = RECEIVED;
+    p.peer[b] = peerId;
+    p.received++;
+    return { status: 'accepted', cancel, pieceComplete: p.complete };
+  }
+
+  /** The request of one block to `peerId` will not be answered (reject, timeout, choke). */
+  releaseBlock(peerId: number, piece: number, begin: number): void {
+    const p = this.partials.get(piece);
+    const b = begin / BLOCK_SIZE;
+    if (!p || !Number.isInteger(b) || b < 0 || b >= p.state.length) return;
+    this.releaseOne(p, b, peerId);
+    this.dropIfEmpty(p);
+  }
+
+  /** Every request held by `peerId` is off (the peer closed or choked us without BEP 6). */
+  releasePeer(peerId: number): void {
+    for (const p of [...this.partials.values()]) {
+      for (let b = 0; b < p.state.length; b++) this.releaseOne(p, b, peerId);
+      this.dropIfEmpty(p);
+    }
+  }
+
+  private releaseOne(p: PartialPiece, b: number, peerId: number): void {
+    if (p.state[b] !== REQUESTED) return;
+    const extra = p.dup?.get(b);
+    if (p.peer[b] === peerId) {
+      if (extra && extra.length > 0) {
+        p.peer[b] = extra.shift()!;
+        if (extra.length === 0) p.dup!.delete(b);
+      } else {
+        p.state[b] = FREE;
+        p.peer[b] = -1;
+        p.free++;
+      }
+    } else if (extra) {
+      this.dropDup(p, b, peerId);
+    }
+  }
+
+  private dropDup(p: PartialPiece, b: number, peerId: number): void {
+    const extra = p.dup?.get(b);
+    if (!extra) return;
+    const k = extra.indexOf(peerId);
+    if (k >= 0) extra.splice(k, 1);
+    if (extra.length === 0) p.dup!.delete(b);
+  }
+
+  /** A piece nobody works on any more goes back to the rarest-first pool. */
+  private dropIfEmpty(p: PartialPiece): void {
+    if (p.free === p.state.length) {
+      this.partials.delete(p.index);
+      if (!this.have.has(p.index) && this.isWanted(p.index)) this.untouched++;
+    }
+  }
+
+  /** The assembled piece passed its hash. */
+  pieceVerified(piece: number): void {
+    const p = this.partials.get(piece);
+    this.partials.delete(piece);
+    if (!this.have.has(piece)) {
+      this.have.set(piece);
+      if (!p && this.isWanted(piece)) this.untouched--;
+    }
+  }
+
+  /** The assembled piece failed its hash: returns who sent each block (by block index),
+   *  and the piece goes back to the pool. */
+  pieceFailed(piece: number): number[] {
+    const p = this.partials.get(piece);
+    if (!p) return [];
+    const senders = Array.from(p.peer);
+    this.partials.delete(piece);
+    if (!this.have.has(piece) && this.isWanted(piece)) this.untouched++;
+    return senders;
+  }
+
+  /** Who sent each block of a piece in progress (for smart ban once it passes). */
+  sendersOf(piece: number): number[] {
+    const p = this.partials.get(piece);
+    return p ? Array.from(p.peer) : [];
+  }
+
+  /** Requests outstanding to `peerId` in the picker's books (for tests and diagnostics). */
+  requestedBy(peerId: number): number {
+    let n = 0;
+    for (const p of this.partials.values()) {
+      for (let b = 0; b < p.state.length; b++) {
+        if (p.state[b] === REQUESTED && (p.peer[b] === peerId || p.dup?.get(b)?.includes(peerId))) n++;
+      }
+    }
+    return n;
+  }
+
+  private recountUntouched(): void {
+    let n = 0;
+    for (let i = 0; i < this.pieceCount; i++) if (this.isWanted(i) && !this.have.has(i) && !this.partials.has(i)) n++;
+    this.untouched = n;
+  }
+}
