@@ -1,0 +1,12 @@
+// bittorrent-tracker (the npm package most JavaScript users run) as a benchmark target:
+// its HTTP and UDP servers on one port, WebSocket and stats off.
+// Usage: node --import tsx bench/tracker/bt-tracker.ts PORT
+// @ts-expect-error the package ships no types
+import Server from 'bittorrent-tracker/server';
+
+const port = Number(process.argv[2]);
+const server = new Server({ http: true, udp: true, ws: false, stats: false, interval: 1_800_000 });
+server.on('error', (e: Error) => process.stderr.write(`bittorrent-tracker: ${e.message}\n`));
+server.on('warning', () => {});
+server.listen(port, { http: '127.0.0.1', udp: '127.0.0.1' }, () => process.stdout.write(`bittorrent-tracker listening on 127.0.0.1:${port}\n`));
+process.on('SIGTERM', () => process.exit(0));

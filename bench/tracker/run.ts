@@ -1,0 +1,394 @@
+// bench/tracker: the same announce load against opentracker, bittorrent-tracker, a
+// fixed-reply Node server (the runtime's own limit) and `sta tracker` (memory store, then
+// Redis store), in one run; prints announces/s, server CPU and RSS, and sta's ratios.
+// Then the memory store's resident bytes per peer with 1,000,000 peers in 100,000 swarms.
+//
+//   node --import tsx bench/tracker/run.ts [options]
+//     --duration S        seconds per measurement (default 10)
+//     --targets LIST      comma list of opentracker,bittorrent-tracker,fixed-reply,sta-memory,sta-redis
+//     --modes LIST        comma list of http-close,http-keepalive,udp (default all)
+//     --wrk-threads N     (default 2)   --wrk-connections N (default 64)
+//     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 256)
+//     --repeat N          run each measurement N times and keep the best (default 1; the box is noisy)
+// Modes: http-close (Connection: close, as clients announce once per interval), http-keepalive,
+// udp (a connect before every announce, as real clients do: intervals outlive connection ids),
+// udp-reuse (one connect, then announces reusing the connection id).
+//     --mem-peers N       peers for the memory-store measurement (default 1000000; 0 skips it)
+//     --mem-swarms N      swarms for it (default 100000)
+//     --no-build          do not run `tsc -p tsconfig.build.json` first (sta runs from dist/)
+// Quick run: --duration 3 --mem-peers 100000 --mem-swarms 10000
+import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { decode, isDict } from '../../src/bencode/index.js';
+import { type Child, cpuSeconds, freePort, rssBytes, startChild, tcpOpen } from './procs.js';
+import type { UdpWorkerParams, UdpWorkerResult } from './udp-load-worker.js';
+import { allInfoHashes, infoHash, peerId, percentEncode, wrkLuaScript } from './workload.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const work = join(root, 'bench/.work/tracker');
+
+// ---------- options ----------
+const argv = process.argv.slice(2);
+function opt(name: string, def: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
+}
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const durationS = Number(opt('duration', '10'));
+const ALL_TARGETS = ['opentracker', 'bittorrent-tracker', 'fixed-reply', 'sta-memory', 'sta-redis'] as const;
+type TargetName = (typeof ALL_TARGETS)[number];
+const targets = opt('targets', ALL_TARGETS.join(',')).split(',') as TargetName[];
+const MODES = ['http-close', 'http-keepalive', 'udp', 'udp-reuse'] as const;
+type Mode = (typeof MODES)[number];
+const modes = opt('modes', MODES.join(',')).split(',') as Mode[];
+const wrkThreads = Number(opt('wrk-threads', '2'));
+const wrkConnections = Number(opt('wrk-connections', '64'));
+const udpWorkers = Number(opt('udp-workers', '2'));
+const udpInFlight = Number(opt('udp-inflight', '256'));
+const repeat = Math.max(1, Math.min(10, Number(opt('repeat', '1'))));
+const memPeers = Number(opt('mem-peers', '1000000'));
+const memSwarms = Number(opt('mem-swarms', '100000'));
+for (const t of targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
+for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}`);
+if (!(durationS > 0 && durationS <= 300)) throw new Error('--duration must be 1..300');
+
+// ---------- targets ----------
+interface Running {
+  port: number;
+  pids: number[]; // processes whose CPU and RSS count (the server, plus redis-server for sta-redis)
+  stop: () => Promise<void>;
+}
+
+async function startOpentracker(): Promise<Running> {
+  const port = await freePort();
+  // Debian's build is whitelist-only and drops root to `nobody`, chrooted into DIR.
+  const dir = mkdtempSync(join(tmpdir(), 'sta-bench-ot-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'wl.txt'), allInfoHashes().map((h) => h.toString('hex')).join('\n') + '\n', { mode: 0o644 });
+  const args = ['-i', '127.0.0.1', '-p', String(port), '-P', String(port), '-d', dir, '-w', '/wl.txt'];
+  if (process.getuid?.() === 0) args.push('-u', 'nobody');
+  const c = await startChild('opentracker', args, { ready: () => tcpOpen(port) });
+  // It loads the whitelist asynchronously; wait (bounded) until our hash is accepted.
+  for (let i = 0; i < 100 && !(await httpAnnounceOk(port)).ok; i++) await sleep(100);
+  return {
+    port,
+    pids: [c.pid],
+    stop: async () => {
+      await c.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startNodeScript(script: string, readyLine: RegExp): Promise<Running> {
+  const port = await freePort();
+  const c = await startChild(process.execPath, ['--import', 'tsx', join(here, script), String(port)], { readyLine, cwd: root });
+  return { port, pids: [c.pid], stop: c.stop };
+}
+
+async function startRedis(): Promise<Child & { port: number }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sta-bench-redis-'));
+  const c = await startChild(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { readyLine: /Ready to accept connections/ },
+  );
+  return {
+    ...c,
+    port,
+    stop: async () => {
+      await c.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startSta(store: 'memory' | 'redis'): Promise<Running> {
+  const port = await freePort();
+  const redis = store === 'redis' ? await startRedis() : null;
+  const storeArg = redis ? `redis://127.0.0.1:${redis.port}` : 'memory';
+  try {
+    const c = await startChild(
+      process.execPath,
+      [join(root, 'bin/sta'), 'tracker', '--host', '127.0.0.1', '--port', String(port), '--store', storeArg],
+      { readyLine: /tracker listening on/, cwd: root },
+    );
+    return {
+      port,
+      pids: redis ? [c.pid, redis.pid] : [c.pid],
+      stop: async () => {
+        await c.stop();
+        await redis?.stop();
+      },
+    };
+  } catch (e) {
+    await redis?.stop();
+    throw e;
+  }
+}
+
+function startTarget(t: TargetName): Promise<Running> {
+  switch (t) {
+    case 'opentracker':
+      return startOpentracker();
+    case 'bittorrent-tracker':
+      return startNodeScript('bt-tracker.ts', /listening/);
+    case 'fixed-reply':
+      return startNodeScript('fixed-reply.ts', /listening/);
+    case 'sta-memory':
+      return startSta('memory');
+    case 'sta-redis':
+      return startSta('redis');
+  }
+}
+
+// ---------- sanity checks: a target must answer a real announce before it is measured ----------
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function httpAnnounceOk(port: number): Promise<{ ok: boolean; detail: string }> {
+  const q =
+    `info_hash=${percentEncode(infoHash(0))}&peer_id=${percentEncode(peerId(9999))}` +
+    `&port=19999&uploaded=0&downloaded=0&left=1000&compact=1&numwant=50&key=1`;
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: `/announce?${q}`, timeout: 3000, agent: false, headers: { Connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          const d = decode(Buffer.concat(chunks));
+          if (!isDict(d)) return resolve({ ok: false, detail: 'not a dict' });
+          if (d['failure reason'] !== undefined)
+            return resolve({ ok: false, detail: `failure: ${Buffer.from(d['failure reason'] as Uint8Array).toString()}` });
+          resolve({ ok: d.interval !== undefined, detail: 'ok' });
+        } catch (e) {
+          resolve({ ok: false, detail: String(e) });
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ ok: false, detail: e.message }));
+  });
+}
+
+function udpAnnounceOk(port: number): Promise<{ ok: boolean; detail: string }> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const timer = setTimeout(() => end(false, 'timeout'), 3000);
+    const end = (ok: boolean, detail: string): void => {
+      clearTimeout(timer);
+      s.close();
+      resolve({ ok, detail });
+    };
+    s.on('message', (m) => {
+      const action = m.readUInt32BE(0);
+      if (action === 0) {
+        const a = Buffer.alloc(98);
+        m.copy(a, 0, 8, 16);
+        a.writeUInt32BE(1, 8);
+        a.writeUInt32BE(2, 12);
+        infoHash(0).copy(a, 16);
+        peerId(9998).copy(a, 36);
+        a.writeBigUInt64BE(1000n, 64);
+        a.writeInt32BE(50, 92);
+        a.writeUInt16BE(19998, 96);
+        s.send(a, port, '127.0.0.1');
+      } else if (action === 1) end(true, 'ok');
+      else end(false, `action ${action}: ${m.subarray(8).toString()}`);
+    });
+    const c = Buffer.alloc(16);
+    c.writeBigUInt64BE(0x41727101980n, 0);
+    c.writeUInt32BE(1, 12);
+    s.send(c, port, '127.0.0.1');
+  });
+}
+
+// ---------- load ----------
+interface Measure {
+  perS: number;
+  detail: string;
+  cpuS: number;
+  wallS: number;
+}
+
+async function runWrk(port: number, keepAlive: boolean): Promise<{ perS: number; detail: string }> {
+  const script = join(work, keepAlive ? 'announce-keepalive.lua' : 'announce-close.lua');
+  const args = ['-t', String(wrkThreads), '-c', String(wrkConnections), '-d', `${durationS}s`, '-s', script, `http://127.0.0.1:${port}/`];
+  const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const kill = setTimeout(() => p.kill('SIGKILL'), (durationS + 20) * 1000);
+  await new Promise((r) => p.once('exit', r));
+  clearTimeout(kill);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!rps) throw new Error(`wrk failed: ${out.slice(0, 400)}`);
+  const notes: string[] = [];
+  const errs = /Socket errors: (.*)/.exec(out);
+  if (errs) notes.push(`socket errors ${errs[1]}`);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (non2xx) notes.push(`non-2xx ${non2xx[1]}`);
+  return { perS: Number(rps[1]), detail: notes.join('; ') };
+}
+
+async function runUdp(port: number, udpReuse: boolean): Promise<{ perS: number; detail: string }> {
+  const workerUrl = new URL('./udp-load-worker.mjs', import.meta.url);
+  const params: UdpWorkerParams = {
+    host: '127.0.0.1',
+    port,
+    inFlight: udpInFlight,
+    durationMs: durationS * 1000,
+    maxAnnounces: 50_000_000,
+    timeoutMs: 1000,
+    reuseConnection: udpReuse,
+  };
+  const results = await Promise.all(
+    Array.from({ length: udpWorkers }, () => {
+      const w = new Worker(workerUrl, { workerData: params });
+      return new Promise<UdpWorkerResult>((resolve, reject) => {
+        const kill = setTimeout(() => void w.terminate().then(() => reject(new Error('udp worker hung'))), (durationS + 20) * 1000);
+        w.once('message', (r: UdpWorkerResult) => {
+          clearTimeout(kill);
+          void w.terminate();
+          resolve(r);
+        });
+        w.once('error', (e) => {
+          clearTimeout(kill);
+          reject(e);
+        });
+      });
+    }),
+  );
+  let perS = 0;
+  let lost = 0;
+  let errors = 0;
+  let announces = 0;
+  let peers = 0;
+  for (const r of results) {
+    perS += r.announces / (r.elapsedMs / 1000);
+    lost += r.lost;
+    errors += r.errors;
+    announces += r.announces;
+    peers += r.peersReturned;
+  }
+  const notes = [`avg peers/reply ${(peers / Math.max(1, announces)).toFixed(1)}`];
+  if (lost) notes.push(`lost ${lost}`);
+  if (errors) notes.push(`error replies ${errors}`);
+  return { perS, detail: notes.join('; ') };
+}
+
+async function measure(run: Running, mode: Mode): Promise<Measure> {
+  const cpu0 = run.pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const t0 = performance.now();
+  const r = mode.startsWith('udp') ? await runUdp(run.port, mode === 'udp-reuse') : await runWrk(run.port, mode === 'http-keepalive');
+  const wallS = (performance.now() - t0) / 1000;
+  const cpuS = run.pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
+  return { ...r, cpuS, wallS };
+}
+
+// ---------- memory of the memory store ----------
+async function measureMemoryStore(): Promise<string> {
+  const script = join(here, 'mem-store.ts');
+  if (!existsSync(script)) return 'skipped (bench/tracker/mem-store.ts missing)';
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, String(memPeers), String(memSwarms)], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (r.status !== 0) return `failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`;
+  return r.stdout.trim();
+}
+
+// ---------- main ----------
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+async function main(): Promise<void> {
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, 'announce-close.lua'), wrkLuaScript(false));
+  writeFileSync(join(work, 'announce-keepalive.lua'), wrkLuaScript(true));
+  if (targets.some((t) => t.startsWith('sta')) && !flag('no-build')) {
+    const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit', timeout: 180_000 });
+    if (b.status !== 0) console.log('# build failed; sta rows use whatever dist/ holds');
+  }
+  console.log(
+    `# bench/tracker: ${durationS}s per measurement; wrk -t${wrkThreads} -c${wrkConnections}; ` +
+      `UDP ${udpWorkers} generator thread(s) x ${udpInFlight} in flight; best of ${repeat}; ` +
+      `1000 torrents x 10,000 peers, numwant 50; all on 127.0.0.1 (${(await import('node:os')).cpus().length} CPUs shared by load and server)`,
+  );
+  const table = new Map<TargetName, Partial<Record<Mode, Measure>> & { rss?: number; error?: string }>();
+  for (const t of targets) {
+    const row: Partial<Record<Mode, Measure>> & { rss?: number; error?: string } = {};
+    table.set(t, row);
+    let run: Running | null = null;
+    try {
+      run = await startTarget(t);
+      const h = await httpAnnounceOk(run.port);
+      const u = await udpAnnounceOk(run.port);
+      if (!h.ok) throw new Error(`HTTP announce check failed: ${h.detail}`);
+      if (!u.ok) throw new Error(`UDP announce check failed: ${u.detail}`);
+      for (const m of modes) {
+        let r = await measure(run, m);
+        for (let i = 1; i < repeat; i++) {
+          const again = await measure(run, m);
+          if (again.perS > r.perS) r = again;
+        }
+        row[m] = r;
+        console.log(
+          `${t.padEnd(19)} ${m.padEnd(15)} ${fmt(r.perS).padStart(8)} announces/s  server CPU ${((100 * r.cpuS) / r.wallS).toFixed(0)}%` +
+            (r.detail ? `  (${r.detail})` : ''),
+        );
+      }
+      row.rss = run.pids.reduce((a, p) => a + rssBytes(p), 0);
+      console.log(`${t.padEnd(19)} RSS after load   ${(row.rss / 1e6).toFixed(0)} MB`);
+    } catch (e) {
+      row.error = e instanceof Error ? e.message : String(e);
+      console.log(`${t.padEnd(19)} not measured: ${row.error}`);
+    } finally {
+      await run?.stop();
+    }
+  }
+
+  // Summary: announces/s per mode, then sta's ratios to each reference.
+  console.log('\n## announces/s (server CPU %)');
+  console.log(`| target | ${modes.join(' | ')} | RSS MB |`);
+  console.log(`|---|${modes.map(() => '---:').join('|')}|---:|`);
+  for (const [t, row] of table) {
+    const cells = modes.map((m) => {
+      const r = row[m];
+      return r ? `${fmt(r.perS)} (${((100 * r.cpuS) / r.wallS).toFixed(0)}%)` : '-';
+    });
+    console.log(`| ${t} | ${cells.join(' | ')} | ${row.rss ? (row.rss / 1e6).toFixed(0) : '-'} |`);
+  }
+  const refs: TargetName[] = ['opentracker', 'bittorrent-tracker', 'fixed-reply'];
+  for (const sta of ['sta-memory', 'sta-redis'] as const) {
+    const srow = table.get(sta);
+    if (!srow) continue;
+    for (const ref of refs) {
+      const rrow = table.get(ref);
+      if (!rrow) continue;
+      const parts = modes.map((m) => {
+        const a = srow[m]?.perS;
+        const b = rrow[m]?.perS;
+        return `${m} ${a && b ? (a / b).toFixed(2) + 'x' : '-'}`;
+      });
+      console.log(`${sta} / ${ref}: ${parts.join(', ')}`);
+    }
+  }
+  if (memPeers > 0) {
+    console.log(`\n## memory store: ${fmt(memPeers)} peers in ${fmt(memSwarms)} swarms`);
+    console.log(await measureMemoryStore());
+  }
+}
+
+await main();
