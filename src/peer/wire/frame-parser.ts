@@ -1,0 +1,269 @@
+// Splits a peer's byte stream (after the handshake) into wire messages. Socket chunks are
+// kept in a list and a message that lies inside one chunk is returned as views of it (no
+// copy); only a message spanning chunks is gathered into one buffer. Every length is checked
+// against its message type as soon as the 5-byte header is in, so a hostile length can never
+// make us buffer more than one legitimate message.
+import { WireError, type WireErrorCode } from './errors.js';
+import { bitfieldByteLength, isValidBlock, pieceSize, type TorrentGeometry } from './geometry.js';
+import { Bitfield } from '../../util/index.js';
+import { MAX_BITFIELD_BYTES, MAX_BLOCK_LENGTH, MAX_EXTENDED_LENGTH, MAX_UNKNOWN_LENGTH } from './limits.js';
+import { MessageId, type WireMessage } from './messages.js';
+
+export interface FrameParserOptions {
+  /** When known, messages are checked against the torrent (indexes, block ranges, the
+   *  bitfield's exact size). Can be set later with setGeometry (magnet links). */
+  geometry?: TorrentGeometry;
+}
+
+const EMPTY = Buffer.alloc(0);
+const KEEP_ALIVE: WireMessage = Object.freeze({ type: 'keep-alive' });
+const CHOKE: WireMessage = Object.freeze({ type: 'choke' });
+const UNCHOKE: WireMessage = Object.freeze({ type: 'unchoke' });
+const INTERESTED: WireMessage = Object.freeze({ type: 'interested' });
+const NOT_INTERESTED: WireMessage = Object.freeze({ type: 'not-interested' });
+const HAVE_ALL: WireMessage = Object.freeze({ type: 'have-all' });
+const HAVE_NONE: WireMessage = Object.freeze({ type: 'have-none' });
+
+export class FrameParser {
+  private chunks: Buffer[] = [];
+  /** Index of the first live chunk in `chunks` (consumed ones are dropped in batches). */
+  private first = 0;
+  /** Offset of the next unread byte in chunks[first]. */
+  private head = 0;
+  private buffered = 0;
+  private failed: WireError | null = null;
+  private geometry: TorrentGeometry | undefined;
+  /** The largest frame (length prefix value) any message may have right now. */
+  private maxLength: number;
+  private bitfieldBytes = -1;
+  /** Messages with ids we do not know, skipped (BEP 3). */
+  unknownMessages = 0;
+
+  constructor(opts: FrameParserOptions = {}) {
+    this.geometry = undefined;
+    this.maxLength = 0;
+    this.setGeometry(opts.geometry);
+  }
+
+  setGeometry(g: TorrentGeometry | undefined): void {
+    this.geometry = g;
+    this.bitfieldBytes = g ? bitfieldByteLength(g.pieceCount) : -1;
+    const bitfield = g ? this.bitfieldBytes : MAX_BITFIELD_BYTES;
+    this.maxLength = Math.max(9 + MAX_BLOCK_LENGTH, 1 + bitfield, MAX_EXTENDED_LENGTH, MAX_UNKNOWN_LENGTH);
+  }
+
+  /** Bytes received and not yet returned as messages (bounded by one message plus a chunk). */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Adds bytes from the socket. The parser keeps a reference to `chunk`, not a copy. */
+  push(chunk: Buffer): void {
+    if (this.failed || chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /**
+   * The next complete message, or null when more bytes are needed. Throws WireError on a
+   * protocol violation; the parser then stays failed (every later call throws the same
+   * error), since the stream can no longer be trusted to be in sync.
+   */
+  next(): WireMessage | null {
+    if (this.failed) throw this.failed;
+    for (;;) {
+      if (this.buffered < 4) return null;
+      const c0 = this.chunks[this.first]!;
+      const h = this.head;
+      let len: number;
+      let id = -1;
+      if (c0.length - h >= 5) {
+        len = c0.readUInt32BE(h);
+        id = c0[h + 4]!;
+      } else {
+        len = (this.peekByte(0) * 0x1000000) + ((this.peekByte(1) << 16) | (this.peekByte(2) << 8) | this.peekByte(3));
+        if (this.buffered >= 5) id = this.peekByte(4);
+      }
+      if (len === 0) {
+        this.consume(4);
+        return KEEP_ALIVE;
+      }
+      if (len > this.maxLength) this.fail('WIRE_MESSAGE_TOO_LONG', `message of ${len} bytes (limit ${this.maxLength})`);
+      if (id < 0) return null;
+      this.checkLength(id, len);
+      if (this.buffered < 4 + len) return null;
+      let payload: Buffer;
+      if (c0.length - h >= 4 + len) {
+        payload = c0.subarray(h + 5, h + 4 + len);
+      } else {
+        payload = this.gather(5, len - 1);
+      }
+      this.consume(4 + len);
+      const m = this.decode(id, payload);
+      if (m) return m;
+      this.unknownMessages++;
+    }
+  }
+
+  private fail(code: WireErrorCode, message: string): never {
+    this.failed = new WireError(code, message);
+    this.chunks = [];
+    this.first = 0;
+    this.head = 0;
+    this.buffered = 0;
+    throw this.failed;
+  }
+
+  private peekByte(i: number): number {
+    let k = this.first;
+    let off = this.head + i;
+    for (;;) {
+      const c = this.chunks[k]!;
+      if (off < c.length) return c[off]!;
+      off -= c.length;
+      k++;
+    }
+  }
+
+  /** Copies `n` bytes starting `skip` bytes into the buffered data (a message spanning chunks). */
+  private gather(skip: number, n: number): Buffer {
+    if (n === 0) return EMPTY;
+    const out = Buffer.allocUnsafe(n);
+    let k = this.first;
+    let off = this.head + skip;
+    while (off >= this.chunks[k]!.length) {
+      off -= this.chunks[k]!.length;
+      k++;
+    }
+    let w = 0;
+    while (w < n) {
+      const c = this.chunks[k]!;
+      const take = Math.min(c.length - off, n - w);
+      c.copy(out, w, off, off + take);
+      w += take;
+      off = 0;
+      k++;
+    }
+    return out;
+  }
+
+  private consume(n: number): void {
+    this.buffered -= n;
+    let off = this.head + n;
+    while (this.first < this.chunks.length && off >= this.chunks[this.first]!.length) {
+      off -= this.chunks[this.first]!.length;
+      this.first++;
+    }
+    this.head = off;
+    if (this.first === this.chunks.length) {
+      this.chunks.length = 0;
+      this.first = 0;
+    } else if (this.first > 32) {
+      this.chunks.splice(0, this.first);
+      this.first = 0;
+    }
+  }
+
+  /** The length a message of type `id` must (or may at most) have. */
+  private checkLength(id: number, len: number): void {
+    switch (id) {
+      case MessageId.choke:
+      case MessageId.unchoke:
+      case MessageId.interested:
+      case MessageId.notInterested:
+      case MessageId.haveAll:
+      case MessageId.haveNone:
+        if (len !== 1) this.fail('WIRE_BAD_LENGTH', `message ${id} of ${len} bytes, expected 1`);
+        return;
+      case MessageId.have:
+      case MessageId.suggest:
+      case MessageId.allowedFast:
+        if (len !== 5) this.fail('WIRE_BAD_LENGTH', `message ${id} of ${len} bytes, expected 5`);
+        return;
+      case MessageId.request:
+      case MessageId.cancel:
+      case MessageId.reject:
+        if (len !== 13) this.fail('WIRE_BAD_LENGTH', `message ${id} of ${len} bytes, expected 13`);
+        return;
+      case MessageId.port:
+        if (len !== 3) this.fail('WIRE_BAD_LENGTH', `port message of ${len} bytes, expected 3`);
+        return;
+      case MessageId.piece:
+        if (len < 10) this.fail('WIRE_BAD_LENGTH', `piece message of ${len} bytes carries no block`);
+        if (len > 9 + MAX_BLOCK_LENGTH) this.fail('WIRE_MESSAGE_TOO_LONG', `piece message with a block of ${len - 9} bytes (limit ${MAX_BLOCK_LENGTH})`);
+        return;
+      case MessageId.bitfield:
+        if (this.bitfieldBytes >= 0) {
+          if (len - 1 !== this.bitfieldBytes) this.fail('WIRE_BAD_BITFIELD', `bitfield of ${len - 1} bytes, expected ${this.bitfieldBytes}`);
+        } else if (len - 1 > MAX_BITFIELD_BYTES) {
+          this.fail('WIRE_MESSAGE_TOO_LONG', `bitfield of ${len - 1} bytes (limit ${MAX_BITFIELD_BYTES})`);
+        }
+        return;
+      case MessageId.extended:
+        if (len < 2) this.fail('WIRE_BAD_LENGTH', 'extended message without an extension id');
+        if (len > MAX_EXTENDED_LENGTH) this.fail('WIRE_MESSAGE_TOO_LONG', `extended message of ${len} bytes (limit ${MAX_EXTENDED_LENGTH})`);
+        return;
+      default:
+        if (len > MAX_UNKNOWN_LENGTH) this.fail('WIRE_MESSAGE_TOO_LONG', `unknown message ${id} of ${len} bytes (limit ${MAX_UNKNOWN_LENGTH})`);
+    }
+  }
+
+  /** Builds the message from its payload (the bytes after the id); null for unknown ids. */
+  private decode(id: number, p: Buffer): WireMessage | null {
+    const g = this.geometry;
+    switch (id) {
+      case MessageId.choke:
+        return CHOKE;
+      case MessageId.unchoke:
+        return UNCHOKE;
+      case MessageId.interested:
+        return INTERESTED;
+      case MessageId.notInterested:
+        return NOT_INTERESTED;
+      case MessageId.haveAll:
+        return HAVE_ALL;
+      case MessageId.haveNone:
+        return HAVE_NONE;
+      case MessageId.have:
+      case MessageId.suggest:
+      case MessageId.allowedFast: {
+        const index = p.readUInt32BE(0);
+        if (g && index >= g.pieceCount) this.fail('WIRE_BAD_INDEX', `piece index ${index} in message ${id} outside 0..${g.pieceCount - 1}`);
+        if (id === MessageId.have) return { type: 'have', index };
+        if (id === MessageId.suggest) return { type: 'suggest', index };
+        return { type: 'allowed-fast', index };
+      }
+      case MessageId.bitfield:
+        if (g && !Bitfield.spareBitsClear(g.pieceCount, p)) this.fail('WIRE_BAD_BITFIELD', 'bitfield with spare bits set');
+        return { type: 'bitfield', bytes: p };
+      case MessageId.request:
+      case MessageId.cancel:
+      case MessageId.reject: {
+        const index = p.readUInt32BE(0);
+        const begin = p.readUInt32BE(4);
+        const length = p.readUInt32BE(8);
+        if (g && !isValidBlock(g, index, begin, length)) {
+          this.fail('WIRE_BAD_REQUEST', `${id === MessageId.request ? 'request' : id === MessageId.cancel ? 'cancel' : 'reject'} (${index}, ${begin}, ${length}) is not a block of the torrent`);
+        }
+        if (id === MessageId.request) return { type: 'request', index, begin, length };
+        if (id === MessageId.cancel) return { type: 'cancel', index, begin, length };
+        return { type: 'reject', index, begin, length };
+      }
+      case MessageId.piece: {
+        const index = p.readUInt32BE(0);
+        const begin = p.readUInt32BE(4);
+        const block = p.subarray(8);
+        if (g && (index >= g.pieceCount || begin + block.length > pieceSize(g, index))) {
+          this.fail('WIRE_BAD_PIECE', `piece (${index}, ${begin}, ${block.length} bytes) outside the torrent`);
+        }
+        return { type: 'piece', index, begin, block };
+      }
+      case MessageId.port:
+        return { type: 'port', port: p.readUInt16BE(0) };
+      case MessageId.extended:
+        return { type: 'extended', id: p[0]!, payload: p.subarray(1) };
+      default:
+        return null;
+    }
+  }
+}
