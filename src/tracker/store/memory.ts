@@ -1,0 +1,345 @@
+// The in-process PeerStore: swarms in a Map keyed by the 20-byte info hash (as a latin1
+// string), a peer a small object; every call synchronous. Sampling is a partial
+// Fisher-Yates shuffle over an array of the swarm's peers (and one of its leechers, for
+// seeders), so a reply costs O(numwant), not O(swarm).
+import { compactIpText, EVENT_COMPLETED, EVENT_STOPPED, type ScrapeCounts } from '../protocol/index.js';
+import { createFileCatalogue } from './catalogue-file.js';
+import { DEFAULT_STORE_LIMITS } from './limits.js';
+import {
+  FAMILY_V4,
+  FAMILY_V6,
+  type AnnounceInput,
+  type AnnounceOutput,
+  type Catalogue,
+  type PeerStore,
+  type StoreLimits,
+  type StoreStats,
+  type SwarmPeer,
+  type SwarmSummary,
+} from './types.js';
+
+class Peer {
+  /** The peer id as a latin1 string (also the swarm's map key). */
+  readonly id: string;
+  /** Compact address as a latin1 string: 6 chars IPv4, 18 IPv6. */
+  addr: string;
+  /** Seconds since the store's epoch (a small integer, so V8 keeps it unboxed). */
+  lastSeenS: number;
+  seeder: boolean;
+  /** Position in swarm.all. */
+  allIdx: number;
+  /** Position in swarm.leechers, -1 for a seeder. */
+  leechIdx: number;
+
+  constructor(id: string, addr: string, lastSeenS: number, seeder: boolean) {
+    this.id = id;
+    this.addr = addr;
+    this.lastSeenS = lastSeenS;
+    this.seeder = seeder;
+    this.allIdx = -1;
+    this.leechIdx = -1;
+  }
+}
+
+class Swarm {
+  readonly peers = new Map<string, Peer>();
+  readonly all: Peer[] = [];
+  readonly leechers: Peer[] = [];
+  seeders = 0;
+  downloaded = 0;
+  lastActivityS = 0;
+}
+
+export interface MemoryStoreOptions {
+  limits?: Partial<StoreLimits>;
+  /** Where the catalogue persists (`<dataDir>/catalogue/`); in memory only when absent. */
+  dataDir?: string;
+  /** Drop expired peers on a timer every this many ms (0: never; tests call expire()). */
+  sweepIntervalMs?: number;
+  /** Injectable randomness for tests: returns [0, 1). */
+  random?: () => number;
+  /** Injectable clock for the sweep timer. */
+  now?: () => number;
+}
+
+/** Reused between announces: the sample's peers (the call is synchronous, so one is enough). */
+const picked: Peer[] = [];
+
+function sameAddr(s: string, b: Buffer): boolean {
+  if (s.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (s.charCodeAt(i) !== b[i]) return false;
+  return true;
+}
+
+export class MemoryStore implements PeerStore {
+  readonly kind = 'memory' as const;
+  readonly limits: StoreLimits;
+  readonly catalogue: Catalogue;
+  private readonly swarms = new Map<string, Swarm>();
+  private readonly epochMs: number;
+  private readonly random: () => number;
+  private totalPeers = 0;
+  private totalSeeders = 0;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(catalogue: Catalogue, opts: MemoryStoreOptions = {}) {
+    this.limits = { ...DEFAULT_STORE_LIMITS, ...opts.limits };
+    this.catalogue = catalogue;
+    this.random = opts.random ?? Math.random;
+    const now = opts.now ?? Date.now;
+    // Epoch a day back, so lastSeenS stays positive for clocks tests move backwards a bit.
+    this.epochMs = Math.floor(now() / 1000) * 1000 - 86_400_000;
+    const every = opts.sweepIntervalMs ?? Math.min(60_000, (this.limits.peerTtlS * 1000) / 4);
+    if (every > 0) {
+      this.timer = setInterval(() => this.expire(now()), every);
+      this.timer.unref();
+    }
+  }
+
+  private seconds(nowMs: number): number {
+    return Math.floor((nowMs - this.epochMs) / 1000);
+  }
+
+  announce(a: AnnounceInput): AnnounceOutput {
+    const key = a.infoHash.toString('latin1', 0, 20);
+    let swarm = this.swarms.get(key);
+    const nowS = this.seconds(a.nowMs);
+    if (a.event === EVENT_STOPPED) {
+      if (!swarm) return { complete: 0, incomplete: 0, peers4: EMPTY, peers6: EMPTY };
+      const p = swarm.peers.get(a.peerId.toString('latin1', 0, 20));
+      if (p) this.removePeer(swarm, p);
+      swarm.lastActivityS = nowS;
+      return { complete: swarm.seeders, incomplete: swarm.all.length - swarm.seeders, peers4: EMPTY, peers6: EMPTY };
+    }
+    if (!swarm) {
+      if (this.swarms.size >= this.limits.maxSwarms) {
+        // Full: answered, not stored.
+        return { complete: a.seeder ? 1 : 0, incomplete: a.seeder ? 0 : 1, peers4: EMPTY, peers6: EMPTY };
+      }
+      swarm = new Swarm();
+      this.swarms.set(key, swarm);
+    }
+    swarm.lastActivityS = nowS;
+    const id = a.peerId.toString('latin1', 0, 20);
+    let self = swarm.peers.get(id);
+    if (self) {
+      self.lastSeenS = nowS;
+      if (!sameAddr(self.addr, a.addr)) self.addr = a.addr.toString('latin1');
+      if (a.seeder !== self.seeder) {
+        if (a.seeder && a.event === EVENT_COMPLETED) swarm.downloaded++;
+        this.setSeeder(swarm, self, a.seeder);
+      }
+    } else {
+      if (a.event === EVENT_COMPLETED) swarm.downloaded++;
+      if (swarm.all.length < this.limits.maxPeersPerSwarm && this.totalPeers < this.limits.maxPeers) {
+        self = new Peer(id, a.addr.toString('latin1'), nowS, a.seeder);
+        swarm.peers.set(id, self);
+        self.allIdx = swarm.all.push(self) - 1;
+        if (a.seeder) {
+          swarm.seeders++;
+          this.totalSeeders++;
+        } else {
+          self.leechIdx = swarm.leechers.push(self) - 1;
+        }
+        this.totalPeers++;
+      }
+    }
+    const complete = swarm.seeders;
+    const incomplete = swarm.all.length - swarm.seeders;
+    if (a.numwant <= 0) return { complete, incomplete, peers4: EMPTY, peers6: EMPTY };
+    const n = a.seeder ? this.sample(swarm.leechers, false, self, a.numwant, a.families) : this.sample(swarm.all, true, self, a.numwant, a.families);
+    return this.output(complete, incomplete, n, a.withPeerIds);
+  }
+
+  /** Picks up to `want` peers of `arr` (not `self`, of the wanted families) into `picked`. */
+  private sample(arr: Peer[], isAll: boolean, self: Peer | undefined, want: number, families: number): number {
+    const len = arr.length;
+    const both = families === (FAMILY_V4 | FAMILY_V6);
+    let taken = 0;
+    if (len <= want + 1) {
+      for (let i = 0; i < len; i++) {
+        const p = arr[i]!;
+        if (p === self || (!both && !familyOk(p, families))) continue;
+        picked[taken++] = p;
+        if (taken === want) break;
+      }
+      return taken;
+    }
+    // Partial Fisher-Yates: positions [0, i) hold this reply's picks. Reordering the array
+    // is harmless (order means nothing) and keeps the sample uniform.
+    const rnd = this.random;
+    for (let i = 0; i < len && taken < want; i++) {
+      const j = i + Math.floor(rnd() * (len - i));
+      const p = arr[j]!;
+      if (j !== i) {
+        const q = arr[i]!;
+        arr[i] = p;
+        arr[j] = q;
+        if (isAll) {
+          p.allIdx = i;
+          q.allIdx = j;
+        } else {
+          p.leechIdx = i;
+          q.leechIdx = j;
+        }
+      }
+      if (p === self || (!both && !familyOk(p, families))) continue;
+      picked[taken++] = p;
+    }
+    return taken;
+  }
+
+  private output(complete: number, incomplete: number, n: number, withIds: boolean): AnnounceOutput {
+    let n4 = 0;
+    for (let i = 0; i < n; i++) if (picked[i]!.addr.length === 6) n4++;
+    const n6 = n - n4;
+    const peers4 = n4 ? Buffer.allocUnsafe(6 * n4) : EMPTY;
+    const peers6 = n6 ? Buffer.allocUnsafe(18 * n6) : EMPTY;
+    const ids4 = withIds && n4 ? Buffer.allocUnsafe(20 * n4) : undefined;
+    const ids6 = withIds && n6 ? Buffer.allocUnsafe(20 * n6) : undefined;
+    let o4 = 0;
+    let o6 = 0;
+    for (let i = 0; i < n; i++) {
+      const p = picked[i]!;
+      picked[i] = undefined as unknown as Peer; // let the sample go
+      if (p.addr.length === 6) {
+        (peers4 as Buffer).write(p.addr, 6 * o4, 6, 'latin1');
+        if (ids4) ids4.write(p.id, 20 * o4, 20, 'latin1');
+        o4++;
+      } else {
+        (peers6 as Buffer).write(p.addr, 18 * o6, 18, 'latin1');
+        if (ids6) ids6.write(p.id, 20 * o6, 20, 'latin1');
+        o6++;
+      }
+    }
+    const out: AnnounceOutput = { complete, incomplete, peers4, peers6 };
+    if (withIds) {
+      out.peerIds4 = ids4 ?? EMPTY;
+      out.peerIds6 = ids6 ?? EMPTY;
+    }
+    return out;
+  }
+
+  private setSeeder(swarm: Swarm, p: Peer, seeder: boolean): void {
+    if (seeder) {
+      removeAt(swarm.leechers, p.leechIdx, false);
+      p.leechIdx = -1;
+      swarm.seeders++;
+      this.totalSeeders++;
+    } else {
+      p.leechIdx = swarm.leechers.push(p) - 1;
+      swarm.seeders--;
+      this.totalSeeders--;
+    }
+    p.seeder = seeder;
+  }
+
+  private removePeer(swarm: Swarm, p: Peer): void {
+    swarm.peers.delete(p.id);
+    removeAt(swarm.all, p.allIdx, true);
+    if (p.seeder) {
+      swarm.seeders--;
+      this.totalSeeders--;
+    } else {
+      removeAt(swarm.leechers, p.leechIdx, false);
+    }
+    this.totalPeers--;
+  }
+
+  scrape(infoHashes: readonly Buffer[]): ScrapeCounts[] {
+    const out: ScrapeCounts[] = [];
+    for (const h of infoHashes) {
+      const s = this.swarms.get(h.toString('latin1', 0, 20));
+      out.push(s ? { complete: s.seeders, downloaded: s.downloaded, incomplete: s.all.length - s.seeders } : { complete: 0, downloaded: 0, incomplete: 0 });
+    }
+    return out;
+  }
+
+  listPeers(infoHash: Buffer, limit: number): SwarmPeer[] {
+    const s = this.swarms.get(infoHash.toString('latin1', 0, 20));
+    if (!s) return [];
+    const out: SwarmPeer[] = [];
+    for (const p of s.all) {
+      if (out.length >= limit) break;
+      const b = Buffer.from(p.addr, 'latin1');
+      const len = b.length === 6 ? 6 : 18;
+      out.push({
+        ip: compactIpText(b, 0, len),
+        port: b.readUInt16BE(len - 2),
+        seeder: p.seeder,
+        lastSeenMs: this.epochMs + p.lastSeenS * 1000,
+        peerIdHex: Buffer.from(p.id, 'latin1').toString('hex'),
+      });
+    }
+    return out;
+  }
+
+  stats(): StoreStats {
+    return { torrents: this.swarms.size, seeders: this.totalSeeders, leechers: this.totalPeers - this.totalSeeders };
+  }
+
+  topSwarms(limit: number): SwarmSummary[] {
+    // One pass keeping the `limit` biggest (limit is small: a status page's table).
+    const top: { key: string; s: Swarm }[] = [];
+    for (const [key, s] of this.swarms) {
+      if (top.length < limit) {
+        top.push({ key, s });
+        top.sort((x, y) => y.s.all.length - x.s.all.length);
+      } else if (limit > 0 && s.all.length > top[top.length - 1]!.s.all.length) {
+        top[top.length - 1] = { key, s };
+        top.sort((x, y) => y.s.all.length - x.s.all.length);
+      }
+    }
+    return top.map(({ key, s }) => ({
+      infoHashHex: Buffer.from(key, 'latin1').toString('hex'),
+      complete: s.seeders,
+      downloaded: s.downloaded,
+      incomplete: s.all.length - s.seeders,
+    }));
+  }
+
+  expire(nowMs: number): number {
+    const cutoff = this.seconds(nowMs) - this.limits.peerTtlS;
+    let dropped = 0;
+    for (const [key, s] of this.swarms) {
+      // Walk backwards so swap-removal never skips a peer.
+      for (let i = s.all.length - 1; i >= 0; i--) {
+        const p = s.all[i]!;
+        if (p.lastSeenS < cutoff) {
+          this.removePeer(s, p);
+          dropped++;
+        }
+      }
+      if (s.all.length === 0 && s.lastActivityS < cutoff) this.swarms.delete(key);
+    }
+    return dropped;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await (this.catalogue as Partial<{ close(): Promise<void> }>).close?.();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function familyOk(p: Peer, families: number): boolean {
+  return p.addr.length === 6 ? (families & FAMILY_V4) !== 0 : (families & FAMILY_V6) !== 0;
+}
+
+/** Swap-removes arr[i], fixing the moved peer's index. */
+function removeAt(arr: Peer[], i: number, isAll: boolean): void {
+  const last = arr.pop()!;
+  if (i < arr.length) {
+    arr[i] = last;
+    if (isAll) last.allIdx = i;
+    else last.leechIdx = i;
+  }
+}
+
+/** A memory store; its catalogue persists under `opts.dataDir` when given. */
+export async function createMemoryStore(opts: MemoryStoreOptions = {}): Promise<MemoryStore> {
+  const catalogue = await createFileCatalogue(opts.dataDir);
+  return new MemoryStore(catalogue, opts);
+}

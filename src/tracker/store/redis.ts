@@ -1,0 +1,535 @@
+// The Redis PeerStore: swarm state shared by several `sta tracker` processes. Every announce
+// is one round trip (a Lua script run with EVALSHA by ioredis), which upserts the peer,
+// drops a bounded number of expired ones, and draws the random sample inside Redis.
+//
+// Keys (PREFIX defaults to `sta:`; HEX is the info hash in lowercase hex):
+//   PREFIX s:HEX:S   hash   peer id (20 bytes) -> compact address (6 or 18 bytes), seeders
+//   PREFIX s:HEX:L   hash   the same, leechers
+//   PREFIX s:HEX:T   zset   peer id scored by last-seen ms: expiry by timestamp
+//   PREFIX s:HEX:D   string count of `completed` events (scrape's `downloaded`)
+//   PREFIX swarms    zset   HEX scored by last activity ms: the swarm index for stats/expiry
+//   PREFIX cat:idx   zset   catalogue: HEX scored by added ms
+//   PREFIX cat:e     hash   HEX -> the entry as JSON
+//   PREFIX cat:s     hash   HEX -> lowercase name and file paths, one a line (search text)
+//   PREFIX cat:t:HEX string the .torrent bytes
+// A swarm's four keys carry a TTL of peerTtlS, refreshed by each announce, so a swarm nobody
+// announces to vanishes by itself even if no process runs expire().
+import { Redis } from 'ioredis';
+import { compactIpText, EVENT_COMPLETED, EVENT_STOPPED, type ScrapeCounts } from '../protocol/index.js';
+import { StoreError } from './errors.js';
+import { DEFAULT_STORE_LIMITS, MAX_CATALOGUE_TORRENTS } from './limits.js';
+import {
+  FAMILY_V4,
+  FAMILY_V6,
+  type AnnounceInput,
+  type AnnounceOutput,
+  type Catalogue,
+  type CatalogueEntry,
+  type PeerStore,
+  type StoreLimits,
+  type StoreStats,
+  type SwarmPeer,
+  type SwarmSummary,
+} from './types.js';
+
+/** Stale peers one announce removes from its own swarm: bounds the script's work per call;
+ *  the periodic expire() catches up on the rest. */
+const EXPIRE_PER_ANNOUNCE = 32;
+/** stats() walks every swarm in Redis; its answer is reused this long (the status page and
+ *  /api/stats may be polled often). */
+const STATS_CACHE_MS = 2000;
+/** How long connecting may take before the store is reported unreachable. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+const ANNOUNCE_LUA = `
+local S, L, T, D, IDX = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, addr = ARGV[1], ARGV[2]
+local seeder = ARGV[3] == '1'
+local event = tonumber(ARGV[4])
+local want = tonumber(ARGV[5])
+local fam = tonumber(ARGV[6])
+local withIds = ARGV[7] == '1'
+local now = tonumber(ARGV[8])
+local ttl = tonumber(ARGV[9])
+local maxPer = tonumber(ARGV[10])
+local maxSwarms = tonumber(ARGV[11])
+local hex = ARGV[12]
+local expireMax = tonumber(ARGV[13])
+local stale = redis.call('ZRANGEBYSCORE', T, '-inf', '(' .. (now - ttl), 'LIMIT', 0, expireMax)
+for _, p in ipairs(stale) do
+  redis.call('HDEL', S, p)
+  redis.call('HDEL', L, p)
+  redis.call('ZREM', T, p)
+end
+if event == 3 then
+  redis.call('HDEL', S, id)
+  redis.call('HDEL', L, id)
+  redis.call('ZREM', T, id)
+  return { redis.call('HLEN', S), redis.call('HLEN', L) }
+end
+local known = redis.call('ZSCORE', T, id)
+local stored = true
+if not known then
+  if not redis.call('ZSCORE', IDX, hex) and redis.call('ZCARD', IDX) >= maxSwarms then
+    stored = false
+  elseif redis.call('HLEN', S) + redis.call('HLEN', L) >= maxPer then
+    stored = false
+  end
+  if event == 1 then redis.call('INCR', D) end
+elseif seeder and event == 1 and redis.call('HEXISTS', S, id) == 0 then
+  redis.call('INCR', D)
+end
+if stored then
+  if seeder then
+    redis.call('HSET', S, id, addr)
+    redis.call('HDEL', L, id)
+  else
+    redis.call('HSET', L, id, addr)
+    redis.call('HDEL', S, id)
+  end
+  redis.call('ZADD', T, now, id)
+  redis.call('ZADD', IDX, now, hex)
+  redis.call('PEXPIRE', S, ttl)
+  redis.call('PEXPIRE', L, ttl)
+  redis.call('PEXPIRE', T, ttl)
+end
+if redis.call('EXISTS', D) == 1 then redis.call('PEXPIRE', D, ttl) end
+local nS = redis.call('HLEN', S)
+local nL = redis.call('HLEN', L)
+local cS, cL = nS, nL
+if not stored then
+  if seeder then cS = cS + 1 else cL = cL + 1 end
+end
+local out = { cS, cL }
+if want <= 0 then return out end
+local taken = 0
+local seen = {}
+seen[id] = true
+local function take(key, k)
+  if k <= 0 or taken >= want then return end
+  local r = redis.call('HRANDFIELD', key, k, 'WITHVALUES')
+  for i = 1, #r, 2 do
+    if taken >= want then return end
+    local pid, a = r[i], r[i + 1]
+    local ok = not seen[pid]
+    seen[pid] = true
+    if ok and fam ~= 3 then
+      if #a == 6 then ok = fam == 1 else ok = fam == 2 end
+    end
+    if ok then
+      out[#out + 1] = a
+      if withIds then out[#out + 1] = pid end
+      taken = taken + 1
+    end
+  end
+end
+-- Fetch a little more than wanted when filtering by family may drop some.
+local extra = 1
+if fam ~= 3 then extra = want end
+if seeder then
+  take(L, want + extra)
+else
+  local total = nS + nL
+  if total <= want + 1 then
+    take(S, nS)
+    take(L, nL)
+  else
+    -- Seeders and leechers in proportion to the swarm, then fill up from either.
+    take(S, math.floor(want * nS / total + 0.5))
+    take(L, want - taken + extra)
+    take(S, want - taken + extra)
+  end
+end
+return out
+`;
+
+const SCRAPE_LUA = `
+local out = {}
+for i = 1, #KEYS, 3 do
+  out[#out + 1] = redis.call('HLEN', KEYS[i])
+  out[#out + 1] = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
+  out[#out + 1] = redis.call('HLEN', KEYS[i + 1])
+end
+return out
+`;
+
+/** Walks the swarm index: drops stale peers of every swarm and forgets swarms that are empty
+ *  and idle. ARGV: prefix, now, ttl. Returns the number of peers dropped. */
+const EXPIRE_LUA = `
+local IDX = KEYS[1]
+local prefix, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local cutoff = now - ttl
+local dropped = 0
+local swarms = redis.call('ZRANGE', IDX, 0, -1, 'WITHSCORES')
+for i = 1, #swarms, 2 do
+  local hex, last = swarms[i], tonumber(swarms[i + 1])
+  local base = prefix .. 's:' .. hex .. ':'
+  local stale = redis.call('ZRANGEBYSCORE', base .. 'T', '-inf', '(' .. cutoff)
+  for _, p in ipairs(stale) do
+    redis.call('HDEL', base .. 'S', p)
+    redis.call('HDEL', base .. 'L', p)
+    redis.call('ZREM', base .. 'T', p)
+    dropped = dropped + 1
+  end
+  if last < cutoff and redis.call('ZCARD', base .. 'T') == 0 then
+    redis.call('ZREM', IDX, hex)
+    redis.call('DEL', base .. 'D')
+  end
+end
+return dropped
+`;
+
+/** Sizes of every live swarm: flat [hex, seeders, downloaded, leechers, ...]. ARGV: prefix,
+ *  now, ttl (swarms idle past the TTL are left out; their keys have expired). */
+const SWARMS_LUA = `
+local IDX = KEYS[1]
+local prefix, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+local swarms = redis.call('ZRANGEBYSCORE', IDX, now - ttl, '+inf')
+for _, hex in ipairs(swarms) do
+  local base = prefix .. 's:' .. hex .. ':'
+  local nS = redis.call('HLEN', base .. 'S')
+  local nL = redis.call('HLEN', base .. 'L')
+  if nS + nL > 0 then
+    out[#out + 1] = hex
+    out[#out + 1] = nS
+    out[#out + 1] = tonumber(redis.call('GET', base .. 'D') or '0')
+    out[#out + 1] = nL
+  end
+end
+return out
+`;
+
+/** Catalogue search: newest first, every word must occur in the entry's text.
+ *  KEYS: idx, text hash. ARGV: limit, words... Returns hexes. */
+const SEARCH_LUA = `
+local limit = tonumber(ARGV[1])
+local out = {}
+local hexes = redis.call('ZREVRANGE', KEYS[1], 0, -1)
+for _, hex in ipairs(hexes) do
+  if #out >= limit then break end
+  local text = redis.call('HGET', KEYS[2], hex)
+  if text then
+    local ok = true
+    for w = 2, #ARGV do
+      if not string.find(text, ARGV[w], 1, true) then ok = false break end
+    end
+    if ok then out[#out + 1] = hex end
+  end
+end
+return out
+`;
+
+type Arg = string | number | Buffer;
+interface StaRedis extends Redis {
+  staAnnounceBuffer(...args: Arg[]): Promise<(number | Buffer)[]>;
+  staScrape(...args: Arg[]): Promise<number[]>;
+  staExpire(...args: Arg[]): Promise<number>;
+  staSwarms(...args: Arg[]): Promise<(string | number)[]>;
+  staSearch(...args: Arg[]): Promise<string[]>;
+}
+
+export interface RedisStoreOptions {
+  limits?: Partial<StoreLimits>;
+  /** Key prefix, so several trackers (or tests) can share one Redis without meeting. */
+  prefix?: string;
+  /** Run expire() on a timer every this many ms (0: never). Default: a quarter of the TTL,
+   *  at most a minute. Several processes sweeping the same Redis is harmless. */
+  sweepIntervalMs?: number;
+  /** Injectable clock for the sweep timer. */
+  now?: () => number;
+}
+
+const EMPTY = Buffer.alloc(0);
+const HEX40 = /^[0-9a-f]{40}$/;
+
+export class RedisStore implements PeerStore {
+  readonly kind = 'redis' as const;
+  readonly limits: StoreLimits;
+  readonly catalogue: Catalogue;
+  private readonly redis: StaRedis;
+  private readonly prefix: string;
+  private readonly idxKey: string;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private statsCache: { atMs: number; stats: StoreStats } | undefined;
+
+  constructor(redis: Redis, opts: RedisStoreOptions = {}) {
+    this.limits = { ...DEFAULT_STORE_LIMITS, ...opts.limits };
+    this.prefix = opts.prefix ?? 'sta:';
+    this.idxKey = `${this.prefix}swarms`;
+    redis.defineCommand('staAnnounce', { numberOfKeys: 5, lua: ANNOUNCE_LUA });
+    redis.defineCommand('staScrape', { lua: SCRAPE_LUA, readOnly: true });
+    redis.defineCommand('staExpire', { numberOfKeys: 1, lua: EXPIRE_LUA });
+    redis.defineCommand('staSwarms', { numberOfKeys: 1, lua: SWARMS_LUA, readOnly: true });
+    redis.defineCommand('staSearch', { numberOfKeys: 2, lua: SEARCH_LUA, readOnly: true });
+    this.redis = redis as StaRedis;
+    this.catalogue = new RedisCatalogue(this.redis, this.prefix);
+    const now = opts.now ?? Date.now;
+    const every = opts.sweepIntervalMs ?? Math.min(60_000, (this.limits.peerTtlS * 1000) / 4);
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        this.expire(now()).catch(() => {
+          // Redis away for a moment: the next sweep (or the keys' own TTLs) catch up.
+        });
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  private keys(hex: string): [string, string, string, string] {
+    const base = `${this.prefix}s:${hex}:`;
+    return [`${base}S`, `${base}L`, `${base}T`, `${base}D`];
+  }
+
+  async announce(a: AnnounceInput): Promise<AnnounceOutput> {
+    const hex = a.infoHash.toString('hex', 0, 20);
+    const ttlMs = this.limits.peerTtlS * 1000;
+    const r = await this.redis.staAnnounceBuffer(
+      ...this.keys(hex),
+      this.idxKey,
+      a.peerId.subarray(0, 20),
+      a.addr,
+      a.seeder ? '1' : '0',
+      a.event,
+      a.event === EVENT_STOPPED ? 0 : Math.max(0, a.numwant),
+      a.families & (FAMILY_V4 | FAMILY_V6),
+      a.withPeerIds ? '1' : '0',
+      Math.floor(a.nowMs),
+      ttlMs,
+      this.limits.maxPeersPerSwarm,
+      this.limits.maxSwarms,
+      hex,
+      EXPIRE_PER_ANNOUNCE,
+    );
+    this.statsCache = undefined;
+    const complete = Number(r[0]);
+    const incomplete = Number(r[1]);
+    const step = a.withPeerIds ? 2 : 1;
+    let n4 = 0;
+    let n6 = 0;
+    for (let i = 2; i < r.length; i += step) {
+      const addr = r[i] as Buffer;
+      if (addr.length === 6) n4++;
+      else if (addr.length === 18) n6++;
+    }
+    const peers4 = n4 ? Buffer.allocUnsafe(6 * n4) : EMPTY;
+    const peers6 = n6 ? Buffer.allocUnsafe(18 * n6) : EMPTY;
+    const ids4 = a.withPeerIds ? Buffer.alloc(20 * n4) : undefined;
+    const ids6 = a.withPeerIds ? Buffer.alloc(20 * n6) : undefined;
+    let o4 = 0;
+    let o6 = 0;
+    for (let i = 2; i < r.length; i += step) {
+      const addr = r[i] as Buffer;
+      const id = a.withPeerIds ? (r[i + 1] as Buffer) : undefined;
+      if (addr.length === 6) {
+        addr.copy(peers4, 6 * o4);
+        if (ids4 && id) id.copy(ids4, 20 * o4, 0, 20);
+        o4++;
+      } else if (addr.length === 18) {
+        addr.copy(peers6, 18 * o6);
+        if (ids6 && id) id.copy(ids6, 20 * o6, 0, 20);
+        o6++;
+      }
+    }
+    const out: AnnounceOutput = { complete, incomplete, peers4, peers6 };
+    if (ids4 && ids6) {
+      out.peerIds4 = ids4;
+      out.peerIds6 = ids6;
+    }
+    // A completed event counts even for a peer we could not store (the script does it).
+    if (a.event === EVENT_COMPLETED) this.statsCache = undefined;
+    return out;
+  }
+
+  async scrape(infoHashes: readonly Buffer[]): Promise<ScrapeCounts[]> {
+    if (infoHashes.length === 0) return [];
+    const keys: string[] = [];
+    for (const h of infoHashes) {
+      const [S, L, , D] = this.keys(h.toString('hex', 0, 20));
+      keys.push(S, L, D);
+    }
+    const r = await this.redis.staScrape(keys.length, ...keys);
+    const out: ScrapeCounts[] = [];
+    for (let i = 0; i < infoHashes.length; i++) {
+      out.push({ complete: Number(r[3 * i]), downloaded: Number(r[3 * i + 1]), incomplete: Number(r[3 * i + 2]) });
+    }
+    return out;
+  }
+
+  async listPeers(infoHash: Buffer, limit: number): Promise<SwarmPeer[]> {
+    if (limit <= 0) return [];
+    const [S, L, T] = this.keys(infoHash.toString('hex', 0, 20));
+    const [seeders, leechers] = await Promise.all([this.hashSample(S, limit), this.hashSample(L, limit)]);
+    const rows: { id: Buffer; addr: Buffer; seeder: boolean }[] = [];
+    for (const [id, addr] of seeders) if (rows.length < limit) rows.push({ id, addr, seeder: true });
+    for (const [id, addr] of leechers) if (rows.length < limit) rows.push({ id, addr, seeder: false });
+    if (rows.length === 0) return [];
+    const scores = await this.redis.zmscore(T, ...rows.map((r) => r.id));
+    const out: SwarmPeer[] = [];
+    rows.forEach((r, i) => {
+      const len = r.addr.length;
+      if (len !== 6 && len !== 18) return;
+      out.push({
+        ip: compactIpText(r.addr, 0, len),
+        port: r.addr.readUInt16BE(len - 2),
+        seeder: r.seeder,
+        lastSeenMs: Number(scores[i] ?? 0),
+        peerIdHex: r.id.toString('hex'),
+      });
+    });
+    return out;
+  }
+
+  /** Up to `limit` [id, addr] pairs of a hash, read in bounded HSCAN steps. */
+  private async hashSample(key: string, limit: number): Promise<[Buffer, Buffer][]> {
+    const out: [Buffer, Buffer][] = [];
+    let cursor = '0';
+    for (let rounds = 0; rounds < 1000; rounds++) {
+      const [next, flat] = await this.redis.hscanBuffer(key, cursor, 'COUNT', Math.min(1000, limit));
+      for (let i = 0; i + 1 < flat.length && out.length < limit; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+      cursor = next.toString();
+      if (cursor === '0' || out.length >= limit) break;
+    }
+    return out;
+  }
+
+  private async swarmSizes(): Promise<{ hex: string; complete: number; downloaded: number; incomplete: number }[]> {
+    const r = await this.redis.staSwarms(this.idxKey, this.prefix, Date.now(), this.limits.peerTtlS * 1000);
+    const out: { hex: string; complete: number; downloaded: number; incomplete: number }[] = [];
+    for (let i = 0; i + 3 < r.length; i += 4) {
+      out.push({ hex: String(r[i]), complete: Number(r[i + 1]), downloaded: Number(r[i + 2]), incomplete: Number(r[i + 3]) });
+    }
+    return out;
+  }
+
+  async stats(): Promise<StoreStats> {
+    const now = Date.now();
+    if (this.statsCache && now - this.statsCache.atMs < STATS_CACHE_MS) return this.statsCache.stats;
+    const sizes = await this.swarmSizes();
+    const stats: StoreStats = { torrents: sizes.length, seeders: 0, leechers: 0 };
+    for (const s of sizes) {
+      stats.seeders += s.complete;
+      stats.leechers += s.incomplete;
+    }
+    this.statsCache = { atMs: now, stats };
+    return stats;
+  }
+
+  async topSwarms(limit: number): Promise<SwarmSummary[]> {
+    if (limit <= 0) return [];
+    const sizes = await this.swarmSizes();
+    sizes.sort((x, y) => y.complete + y.incomplete - (x.complete + x.incomplete));
+    return sizes.slice(0, limit).map((s) => ({ infoHashHex: s.hex, complete: s.complete, downloaded: s.downloaded, incomplete: s.incomplete }));
+  }
+
+  async expire(nowMs: number): Promise<number> {
+    const n = await this.redis.staExpire(this.idxKey, this.prefix, Math.floor(nowMs), this.limits.peerTtlS * 1000);
+    this.statsCache = undefined;
+    return Number(n);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+}
+
+class RedisCatalogue implements Catalogue {
+  constructor(
+    private readonly redis: StaRedis,
+    private readonly prefix: string,
+  ) {}
+
+  private k(name: string): string {
+    return `${this.prefix}cat:${name}`;
+  }
+
+  async put(entry: CatalogueEntry, torrent: Uint8Array): Promise<'added' | 'exists'> {
+    const hex = entry.infoHashHex.toLowerCase();
+    if (!HEX40.test(hex)) throw new StoreError('BAD_INFO_HASH', 'catalogue entry needs a 40-hex info hash', 2);
+    if ((await this.redis.zscore(this.k('idx'), hex)) !== null) return 'exists';
+    if ((await this.redis.zcard(this.k('idx'))) >= MAX_CATALOGUE_TORRENTS) {
+      throw new StoreError('CATALOGUE_FULL', `catalogue holds ${MAX_CATALOGUE_TORRENTS} torrents already`);
+    }
+    const text = [entry.name, ...entry.files.map((f) => f.path)].join('\n').toLowerCase();
+    // SET NX decides a race between two trackers registering the same torrent.
+    const set = await this.redis.set(this.k(`t:${hex}`), Buffer.from(torrent), 'NX');
+    if (set === null) return 'exists';
+    await this.redis
+      .multi()
+      .hset(this.k('e'), hex, JSON.stringify({ ...entry, infoHashHex: hex }))
+      .hset(this.k('s'), hex, text)
+      .zadd(this.k('idx'), entry.addedMs, hex)
+      .exec();
+    return 'added';
+  }
+
+  async get(infoHashHex: string): Promise<Uint8Array | undefined> {
+    const hex = infoHashHex.toLowerCase();
+    if (!HEX40.test(hex)) return undefined;
+    return (await this.redis.getBuffer(this.k(`t:${hex}`))) ?? undefined;
+  }
+
+  async entry(infoHashHex: string): Promise<CatalogueEntry | undefined> {
+    const hex = infoHashHex.toLowerCase();
+    if (!HEX40.test(hex)) return undefined;
+    const json = await this.redis.hget(this.k('e'), hex);
+    return json === null ? undefined : (JSON.parse(json) as CatalogueEntry);
+  }
+
+  async search(q: string, limit: number): Promise<CatalogueEntry[]> {
+    if (limit <= 0) return [];
+    const words = q.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 16);
+    const hexes = await this.redis.staSearch(this.k('idx'), this.k('s'), limit, ...words);
+    if (hexes.length === 0) return [];
+    const jsons = await this.redis.hmget(this.k('e'), ...hexes);
+    const out: CatalogueEntry[] = [];
+    for (const j of jsons) if (j !== null) out.push(JSON.parse(j) as CatalogueEntry);
+    return out;
+  }
+
+  async count(): Promise<number> {
+    return this.redis.zcard(this.k('idx'));
+  }
+}
+
+/**
+ * Connects to `url` (`redis://HOST:PORT[/DB]`) and returns the store; throws StoreError
+ * STORE_UNREACHABLE (exit code 1) when Redis does not answer within a few seconds, and
+ * BAD_STORE_URL (exit code 2) for a URL that is not redis://.
+ */
+export async function createRedisStore(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new StoreError('BAD_STORE_URL', `not a store URL: ${url}`, 2);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new StoreError('BAD_STORE_URL', `store URL must be redis://HOST:PORT[/DB], got ${url}`, 2);
+  }
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    // Fail a command after a few reconnect attempts instead of queueing forever: the
+    // tracker answers that announce with a failure reason and serves on.
+    maxRetriesPerRequest: 2,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  redis.on('error', () => {
+    // Reported through the failing commands; without a listener ioredis would log.
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    redis.disconnect();
+    throw new StoreError('STORE_UNREACHABLE', `cannot reach Redis at ${url}: ${(e as Error).message}`, 1, { cause: e });
+  }
+  return new RedisStore(redis, opts);
+}
