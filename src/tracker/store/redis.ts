@@ -179,13 +179,13 @@ end
 return dropped
 `;
 
-/** Sizes of every live swarm: flat [hex, seeders, downloaded, leechers, ...]. ARGV: prefix,
- *  now, ttl (swarms idle past the TTL are left out; their keys have expired). */
+/** Sizes of every swarm with peers: flat [hex, seeders, downloaded, leechers, ...]. ARGV:
+ *  prefix. (A swarm whose keys expired by TTL has no peers, so it is left out.) */
 const SWARMS_LUA = `
 local IDX = KEYS[1]
-local prefix, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local prefix = ARGV[1]
 local out = {}
-local swarms = redis.call('ZRANGEBYSCORE', IDX, now - ttl, '+inf')
+local swarms = redis.call('ZRANGE', IDX, 0, -1)
 for _, hex in ipairs(swarms) do
   local base = prefix .. 's:' .. hex .. ':'
   local nS = redis.call('HLEN', base .. 'S')
@@ -394,7 +394,7 @@ export class RedisStore implements PeerStore {
   }
 
   private async swarmSizes(): Promise<{ hex: string; complete: number; downloaded: number; incomplete: number }[]> {
-    const r = await this.redis.staSwarms(this.idxKey, this.prefix, Date.now(), this.limits.peerTtlS * 1000);
+    const r = await this.redis.staSwarms(this.idxKey, this.prefix);
     const out: { hex: string; complete: number; downloaded: number; incomplete: number }[] = [];
     for (let i = 0; i + 3 < r.length; i += 4) {
       out.push({ hex: String(r[i]), complete: Number(r[i + 1]), downloaded: Number(r[i + 2]), incomplete: Number(r[i + 3]) });
