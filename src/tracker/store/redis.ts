@@ -8,6 +8,7 @@
 //   PREFIX s:HEX:T   zset   peer id scored by last-seen ms: expiry by timestamp
 //   PREFIX s:HEX:D   string count of `completed` events (scrape's `downloaded`)
 //   PREFIX swarms    zset   HEX scored by last activity ms: the swarm index for stats/expiry
+//   PREFIX npeers    string peers stored in all (the maxPeers cap; reset exactly by expire())
 //   PREFIX cat:idx   zset   catalogue: HEX scored by added ms
 //   PREFIX cat:e     hash   HEX -> the entry as JSON
 //   PREFIX cat:s     hash   HEX -> lowercase name and file paths, one a line (search text)
@@ -42,7 +43,7 @@ const STATS_CACHE_MS = 2000;
 const CONNECT_TIMEOUT_MS = 5000;
 
 const ANNOUNCE_LUA = `
-local S, L, T, D, IDX = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local S, L, T, D, IDX, NP = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, addr = ARGV[1], ARGV[2]
 local seeder = ARGV[3] == '1'
 local event = tonumber(ARGV[4])
@@ -55,16 +56,18 @@ local maxPer = tonumber(ARGV[10])
 local maxSwarms = tonumber(ARGV[11])
 local hex = ARGV[12]
 local expireMax = tonumber(ARGV[13])
+local maxPeers = tonumber(ARGV[14])
 local stale = redis.call('ZRANGEBYSCORE', T, '-inf', '(' .. (now - ttl), 'LIMIT', 0, expireMax)
 for _, p in ipairs(stale) do
   redis.call('HDEL', S, p)
   redis.call('HDEL', L, p)
   redis.call('ZREM', T, p)
 end
+if #stale > 0 then redis.call('DECRBY', NP, #stale) end
 if event == 3 then
   redis.call('HDEL', S, id)
   redis.call('HDEL', L, id)
-  redis.call('ZREM', T, id)
+  if redis.call('ZREM', T, id) == 1 then redis.call('DECR', NP) end
   return { redis.call('HLEN', S), redis.call('HLEN', L) }
 end
 local known = redis.call('ZSCORE', T, id)
@@ -74,7 +77,10 @@ if not known then
     stored = false
   elseif redis.call('HLEN', S) + redis.call('HLEN', L) >= maxPer then
     stored = false
+  elseif tonumber(redis.call('GET', NP) or '0') >= maxPeers then
+    stored = false
   end
+  if stored then redis.call('INCR', NP) end
   if event == 1 then redis.call('INCR', D) end
 elseif seeder and event == 1 and redis.call('HEXISTS', S, id) == 0 then
   redis.call('INCR', D)
@@ -154,12 +160,14 @@ return out
 `;
 
 /** Walks the swarm index: drops stale peers of every swarm and forgets swarms that are empty
- *  and idle. ARGV: prefix, now, ttl. Returns the number of peers dropped. */
+ *  and idle; resets the peer total. KEYS: index, total. ARGV: prefix, now, ttl. Returns the
+ *  number of peers dropped. */
 const EXPIRE_LUA = `
 local IDX = KEYS[1]
 local prefix, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local cutoff = now - ttl
 local dropped = 0
+local total = 0
 local swarms = redis.call('ZRANGE', IDX, 0, -1, 'WITHSCORES')
 for i = 1, #swarms, 2 do
   local hex, last = swarms[i], tonumber(swarms[i + 1])
@@ -171,11 +179,16 @@ for i = 1, #swarms, 2 do
     redis.call('ZREM', base .. 'T', p)
     dropped = dropped + 1
   end
-  if last < cutoff and redis.call('ZCARD', base .. 'T') == 0 then
+  local n = redis.call('ZCARD', base .. 'T')
+  if last < cutoff and n == 0 then
     redis.call('ZREM', IDX, hex)
     redis.call('DEL', base .. 'D')
   end
+  total = total + n
 end
+-- The exact total, so the counter the announce script keeps cannot drift (swarm keys that
+-- vanished by TTL never decremented it).
+redis.call('SET', KEYS[2], total)
 return dropped
 `;
 
@@ -250,6 +263,8 @@ export class RedisStore implements PeerStore {
   private readonly redis: StaRedis;
   private readonly prefix: string;
   private readonly idxKey: string;
+  /** The peer total, kept by the announce script for the maxPeers cap. */
+  private readonly totalKey: string;
   private timer: ReturnType<typeof setInterval> | undefined;
   private statsCache: { atMs: number; stats: StoreStats } | undefined;
 
@@ -257,9 +272,10 @@ export class RedisStore implements PeerStore {
     this.limits = { ...DEFAULT_STORE_LIMITS, ...opts.limits };
     this.prefix = opts.prefix ?? 'sta:';
     this.idxKey = `${this.prefix}swarms`;
-    redis.defineCommand('staAnnounce', { numberOfKeys: 5, lua: ANNOUNCE_LUA });
+    this.totalKey = `${this.prefix}npeers`;
+    redis.defineCommand('staAnnounce', { numberOfKeys: 6, lua: ANNOUNCE_LUA });
     redis.defineCommand('staScrape', { lua: SCRAPE_LUA, readOnly: true });
-    redis.defineCommand('staExpire', { numberOfKeys: 1, lua: EXPIRE_LUA });
+    redis.defineCommand('staExpire', { numberOfKeys: 2, lua: EXPIRE_LUA });
     redis.defineCommand('staSwarms', { numberOfKeys: 1, lua: SWARMS_LUA, readOnly: true });
     redis.defineCommand('staSearch', { numberOfKeys: 2, lua: SEARCH_LUA, readOnly: true });
     this.redis = redis as StaRedis;
@@ -287,6 +303,7 @@ export class RedisStore implements PeerStore {
     const r = await this.redis.staAnnounceBuffer(
       ...this.keys(hex),
       this.idxKey,
+      this.totalKey,
       a.peerId.subarray(0, 20),
       a.addr,
       a.seeder ? '1' : '0',
@@ -300,6 +317,7 @@ export class RedisStore implements PeerStore {
       this.limits.maxSwarms,
       hex,
       EXPIRE_PER_ANNOUNCE,
+      this.limits.maxPeers,
     );
     this.statsCache = undefined;
     const complete = Number(r[0]);
@@ -423,7 +441,7 @@ export class RedisStore implements PeerStore {
   }
 
   async expire(nowMs: number): Promise<number> {
-    const n = await this.redis.staExpire(this.idxKey, this.prefix, Math.floor(nowMs), this.limits.peerTtlS * 1000);
+    const n = await this.redis.staExpire(this.idxKey, this.totalKey, this.prefix, Math.floor(nowMs), this.limits.peerTtlS * 1000);
     this.statsCache = undefined;
     return Number(n);
   }

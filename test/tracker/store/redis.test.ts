@@ -6,6 +6,7 @@ import { EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED } from '../..
 import { createRedisStore, type RedisStore } from '../../../src/tracker/store/redis.js';
 import { FAMILY_V4, FAMILY_V6, type AnnounceInput } from '../../../src/tracker/store/types.js';
 import { redisAvailable, startRedis, type RedisServer } from '../redis-server.js';
+import { runStoreSuite } from './suite.js';
 
 const required = process.env.STA_REQUIRE_INTEROP === '1';
 const have = redisAvailable();
@@ -166,3 +167,12 @@ test('redis store: an unreachable Redis is a STORE_UNREACHABLE error, a bad URL 
   await assert.rejects(createRedisStore('redis://127.0.0.1:1'), { code: 'STORE_UNREACHABLE' });
   await assert.rejects(createRedisStore('http://x'), { code: 'BAD_STORE_URL' });
 });
+
+// The same behaviour suite the memory store runs; registered only when redis-server exists
+// (or is required, so its absence fails CI rather than skipping).
+if (have || required) {
+  runStoreSuite('redis store', async (limits) => {
+    if (!server) throw new Error('redis-server is required but missing');
+    return createRedisStore(server.url, { prefix: `suite${prefixN++}:`, sweepIntervalMs: 0, limits });
+  });
+}
