@@ -12,6 +12,8 @@ export type WireErrorCode =
   | 'WIRE_BAD_PIECE'
   | 'WIRE_BAD_EXTENDED'
   | 'WIRE_BAD_METADATA'
+  | 'WIRE_NOT_NEGOTIATED'
+  | 'WIRE_FLOOD'
   | 'WIRE_BAD_ARGUMENT';
 
 export class WireError extends StaError {

@@ -1,0 +1,818 @@
+// One peer connection over TCP: the handshake exchange, the message stream (parsed by
+// peer/wire), the choke/interest state, the peer's pieces, request bookkeeping, rates, and
+// batched zero-copy writes. It decides nothing about what to download or upload (that is
+// peer/download and peer/upload, driven by node/); it keeps the connection honest: every
+// protocol violation closes this connection with a reason, never throws out of the loop.
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Bitfield, StaError } from '../util/index.js';
+import {
+  FrameParser,
+  MAX_BLOCK_LENGTH,
+  MAX_BITFIELD_BYTES,
+  MessageId,
+  WireError,
+  decodeExtensionHandshake,
+  encodeExtensionHandshake,
+  encodeHandshake,
+  parseBitfield,
+  writeBlockMessage,
+  writeIndexMessage,
+  writePieceHeader,
+  type ExtensionHandshake,
+  type ExtensionHandshakeInput,
+  type Handshake,
+  type TorrentGeometry,
+  type WireMessage,
+} from './wire/index.js';
+import { PeerConnectionError } from './errors.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, ipToBytes, readHandshake } from './handshake-io.js';
+import { DEFAULT_RATE_WINDOW_S, RateMeter } from './rate-meter.js';
+
+/** BEP 3 suggests a keep-alive every two minutes; most clients drop a peer silent for 2-3
+ *  minutes, so we speak at least every 60 s. */
+export const DEFAULT_KEEP_ALIVE_MS = 60_000;
+/** A peer that sends nothing (not even keep-alives) for 3 minutes is gone. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Requests from one peer not yet answered (piece or reject) beyond this are rejected (BEP 6)
+ *  or dropped: it is the `reqq` we advertise, and bounds what one peer can queue on us
+ *  (1000 x 16 KiB = 16 MiB of reads). */
+export const DEFAULT_MAX_INCOMING_REQUESTS = 1000;
+/** Haves received before the torrent's size is known (magnet links) are kept until it is;
+ *  a peer sending more than this before we have metadata is flooding. */
+export const MAX_PENDING_HAVES = 65_536;
+/** allowed-fast indexes remembered from one peer (BEP 6 sets are ~10). */
+export const MAX_PEER_ALLOWED_FAST = 256;
+/** Small messages are written into slabs of this size and sent as one write per tick. */
+const SLAB_SIZE = 16 * 1024;
+
+export interface PeerConnectionOptions {
+  infoHash: Buffer;
+  /** Our peer id. */
+  peerId: Buffer;
+  /** What we offer in the handshake; both default to true. */
+  extensions?: { fast?: boolean; extended?: boolean };
+  /** The torrent's shape; absent for a magnet link until its metadata arrives (setGeometry). */
+  geometry?: TorrentGeometry;
+  /** Our BEP 10 handshake (sent by sendAvailability, or sendExtendedHandshake). `reqq`
+   *  defaults to maxIncomingRequests and `yourip` to the peer's address. */
+  extensionHandshake?: ExtensionHandshakeInput;
+  keepAliveMs?: number;
+  idleTimeoutMs?: number;
+  maxIncomingRequests?: number;
+  rateWindowS?: number;
+  handshakeTimeoutMs?: number;
+  /** Monotonic milliseconds (tests drive it); default performance.now. */
+  now?: () => number;
+}
+
+export interface ConnectOptions extends PeerConnectionOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs?: number;
+}
+
+export interface AcceptOptions extends PeerConnectionOptions {
+  /** The socket readHandshake read from (left paused). */
+  socket: Socket;
+  handshake: Handshake;
+  rest: Buffer;
+}
+
+export interface CloseInfo {
+  reason: string;
+  /** WireError for protocol violations, PeerConnectionError or a socket error otherwise. */
+  error?: Error;
+  /** The stable code of `error`, when it has one. */
+  code?: string;
+  /** True when the peer broke the protocol (the engine may ban it). */
+  violation: boolean;
+}
+
+export interface PeerConnectionEvents {
+  choke: [];
+  unchoke: [];
+  interested: [];
+  'not-interested': [];
+  have: [index: number];
+  /** After a bitfield, have-all or have-none (or setGeometry): the peer's pieces so far. */
+  bitfield: [bitfield: Bitfield];
+  /** A request to serve (already checked against the torrent and the queue bound). Answer
+   *  with sendPiece or sendReject. */
+  request: [index: number, begin: number, length: number];
+  /** `block` is a view into the socket's chunk: copy or write it before keeping it.
+   *  `requested`: it answers a sendRequest still outstanding. */
+  piece: [index: number, begin: number, block: Buffer, requested: boolean];
+  cancel: [index: number, begin: number, length: number];
+  /** BEP 6: the peer will not send this block (only for requests we had outstanding). */
+  reject: [index: number, begin: number, length: number];
+  suggest: [index: number];
+  'allowed-fast': [index: number];
+  port: [port: number];
+  'extended-handshake': [info: ExtensionHandshake];
+  /** A BEP 10 message other than the handshake; `name` is ours for that id, if we gave one. */
+  extended: [id: number, payload: Buffer, name: string | undefined];
+  /** The socket's write buffer emptied after a send returned false. */
+  drain: [];
+  close: [info: CloseInfo];
+}
+
+/** A key for a block: a number while it fits exactly (index below 2^21), a string past that. */
+function blockKey(index: number, begin: number, length: number): number | string {
+  return index < 0x200000 && length <= MAX_BLOCK_LENGTH ? index * 0x100000000 + begin : `${index}:${begin}:${length}`;
+}
+
+export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
+  readonly socket: Socket;
+  readonly incoming: boolean;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly remotePeerId: Buffer;
+  readonly remoteHandshake: Handshake;
+  /** BEP 6 negotiated (both sides set the bit). */
+  readonly fast: boolean;
+  /** BEP 10 negotiated. */
+  readonly extended: boolean;
+
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+
+  /** The peer's pieces; null until the torrent's size is known. */
+  peerBitfield: Bitfield | null = null;
+  /** The peer's BEP 10 handshake (merged over later ones), once received. */
+  peerExtensions: ExtensionHandshake | null = null;
+  /** Pieces the peer lets us request while choked (BEP 6). */
+  readonly peerAllowedFast = new Set<number>();
+
+  /** Payload (block) bytes received and sent. */
+  get bytesDownloaded(): number {
+    return this.down.total;
+  }
+  get bytesUploaded(): number {
+    return this.up.total;
+  }
+  /** All bytes on the wire, messages and handshake included. */
+  bytesRead = 0;
+  bytesWritten = 0;
+
+  private readonly opts: PeerConnectionOptions;
+  private readonly now: () => number;
+  private readonly parser: FrameParser;
+  private geometry: TorrentGeometry | undefined;
+  private readonly down: RateMeter;
+  private readonly up: RateMeter;
+  private readonly maxIncomingRequests: number;
+  private readonly requestsOut = new Map<number | string, true>();
+  private readonly requestsIn = new Map<number | string, true>();
+  /** Requests we dropped or rejected because the queue was full (a peer ignoring reqq). */
+  requestsRefused = 0;
+  private availabilitySeen = false;
+  private pendingAvailability: { kind: 'bits'; bytes: Buffer } | { kind: 'all' } | { kind: 'none' } | null = null;
+  private pendingHaves: number[] = [];
+  private extensionHandshakeSent = false;
+  private localExtensionNames = new Map<number, string>();
+
+  private started = false;
+  private closedInfo: CloseInfo | null = null;
+  private readPaused = false;
+  private dispatching = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lastReceivedMs: number;
+  private lastSentMs: number;
+
+  private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private slabStart = 0;
+  private slabPos = 0;
+  private flushScheduled = false;
+  private needDrain = false;
+  private rest: Buffer | null;
+
+  /** Use PeerConnection.connect or PeerConnection.accept. */
+  private constructor(socket: Socket, handshake: Handshake, rest: Buffer, opts: PeerConnectionOptions, incoming: boolean) {
+    super();
+    this.socket = socket;
+    this.incoming = incoming;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.remoteHandshake = handshake;
+    this.remotePeerId = handshake.peerId;
+    this.opts = opts;
+    this.now = opts.now ?? (() => performance.now());
+    this.fast = (opts.extensions?.fast ?? true) && handshake.extensions.fast;
+    this.extended = (opts.extensions?.extended ?? true) && handshake.extensions.extended;
+    this.maxIncomingRequests = opts.maxIncomingRequests ?? DEFAULT_MAX_INCOMING_REQUESTS;
+    this.down = new RateMeter(opts.rateWindowS ?? DEFAULT_RATE_WINDOW_S);
+    this.up = new RateMeter(opts.rateWindowS ?? DEFAULT_RATE_WINDOW_S);
+    this.geometry = opts.geometry;
+    this.parser = new FrameParser({ geometry: opts.geometry });
+    if (opts.geometry) this.peerBitfield = new Bitfield(opts.geometry.pieceCount);
+    this.rest = rest.length ? rest : null;
+    this.bytesRead = 68 + rest.length;
+    this.bytesWritten = 68;
+    this.lastReceivedMs = this.lastSentMs = this.now();
+    const m = opts.extensionHandshake?.m;
+    if (m) for (const [name, id] of m instanceof Map ? m : Object.entries(m)) if (id > 0) this.localExtensionNames.set(id, name);
+
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('error', (e: NodeJS.ErrnoException) => this.closeWith(`socket error: ${e.message}`, e, false));
+    socket.on('end', () => this.closeWith('peer closed the connection', undefined, false));
+    socket.on('close', () => this.closeWith('connection closed', undefined, false));
+  }
+
+  /** Dials a peer, exchanges handshakes, and checks it serves our torrent and is not us.
+   *  Rejects with PeerConnectionError or WireError. Call start() after attaching listeners. */
+  static connect(opts: ConnectOptions): Promise<PeerConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: opts.host, port: opts.port });
+      const timeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+      const fail = (e: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(e);
+      };
+      const onError = (e: Error) => fail(new PeerConnectionError('PEER_CONNECT_FAILED', `cannot connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }));
+      const timer = setTimeout(() => fail(new PeerConnectionError('PEER_CONNECT_TIMEOUT', `no connection to ${opts.host}:${opts.port} within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        socket.write(encodeHandshake({ infoHash: opts.infoHash, peerId: opts.peerId, extensions: extensionBits(opts) }));
+        readHandshake(socket, opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS).then(({ handshake, rest }) => {
+          try {
+            checkRemote(handshake, opts);
+            resolve(new PeerConnection(socket, handshake, rest, opts, false));
+          } catch (e) {
+            fail(e as Error);
+          }
+        }, reject);
+      });
+    });
+  }
+
+  /** Takes over an incoming socket whose handshake readHandshake read: checks it, answers
+   *  with ours. Throws (and destroys the socket) on a wrong info hash or ourselves. */
+  static accept(opts: AcceptOptions): PeerConnection {
+    try {
+      checkRemote(opts.handshake, opts);
+    } catch (e) {
+      opts.socket.destroy();
+      throw e;
+    }
+    opts.socket.write(encodeHandshake({ infoHash: opts.infoHash, peerId: opts.peerId, extensions: extensionBits(opts) }));
+    return new PeerConnection(opts.socket, opts.handshake, opts.rest, opts, true);
+  }
+
+  /** Starts reading messages and the keep-alive/idle timer. Attach listeners first: nothing
+   *  is read before this, so no event is missed. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.closedInfo) {
+      const info = this.closedInfo;
+      process.nextTick(() => this.emit('close', info));
+      return;
+    }
+    const keepAliveMs = this.opts.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+    const idleMs = this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.timer = setInterval(() => this.tick(keepAliveMs, idleMs), Math.max(20, Math.min(keepAliveMs, idleMs) / 4));
+    this.timer.unref();
+    const rest = this.rest;
+    this.rest = null;
+    if (rest) this.parser.push(rest);
+    this.dispatch();
+    if (!this.readPaused) this.socket.resume();
+  }
+
+  get closed(): boolean {
+    return this.closedInfo !== null;
+  }
+
+  /** Why the connection closed, once it has. */
+  get closeInfo(): CloseInfo | null {
+    return this.closedInfo;
+  }
+
+  /** Closes the connection (idempotent); 'close' is emitted once with this reason. */
+  close(reason = 'closed by us', error?: Error): void {
+    this.closeWith(reason, error, false);
+  }
+
+  // ---- torrent shape -------------------------------------------------------------
+
+  /** Tells the connection the torrent's shape once known (magnet links): checks what the
+   *  peer announced meanwhile and emits 'bitfield'. A bad bitfield closes the connection. */
+  setGeometry(g: TorrentGeometry): void {
+    if (this.closedInfo || this.geometry) return;
+    this.geometry = g;
+    this.parser.setGeometry(g);
+    try {
+      const p = this.pendingAvailability;
+      let bf: Bitfield;
+      if (p?.kind === 'bits') bf = parseBitfield(g, p.bytes);
+      else if (p?.kind === 'all') bf = Bitfield.full(g.pieceCount);
+      else bf = new Bitfield(g.pieceCount);
+      for (const i of this.pendingHaves) {
+        if (i >= g.pieceCount) throw new WireError('WIRE_BAD_INDEX', `have ${i} outside 0..${g.pieceCount - 1}`);
+        bf.set(i);
+      }
+      this.pendingAvailability = null;
+      this.pendingHaves = [];
+      this.peerBitfield = bf;
+      if (this.started) this.emit('bitfield', bf);
+    } catch (e) {
+      this.violation(e);
+    }
+  }
+
+  // ---- reading -------------------------------------------------------------------
+
+  /** Stops reading from the socket (e.g. while storage catches up); TCP then slows the peer. */
+  pauseReading(): void {
+    this.readPaused = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    this.lastReceivedMs = this.now();
+    if (!this.started || this.closedInfo) return;
+    // Messages already parsed from earlier chunks go first.
+    process.nextTick(() => {
+      this.dispatch();
+      if (!this.readPaused && !this.closedInfo) this.socket.resume();
+    });
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.bytesRead += chunk.length;
+    this.lastReceivedMs = this.now();
+    this.parser.push(chunk);
+    this.dispatch();
+  };
+
+  private dispatch(): void {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      while (!this.readPaused && !this.closedInfo) {
+        const m = this.parser.next();
+        if (!m) break;
+        this.handle(m);
+      }
+    } catch (e) {
+      if (e instanceof WireError) this.violation(e);
+      else this.closeWith(`error in a message handler: ${(e as Error).message}`, new PeerConnectionError('PEER_HANDLER_FAILED', String(e), { cause: e }), false);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private handle(m: WireMessage): void {
+    switch (m.type) {
+      case 'keep-alive':
+        return;
+      case 'choke':
+        this.peerChoking = true;
+        // BEP 3: a choke discards our outstanding requests; BEP 6 answers each with a reject.
+        if (!this.fast) this.requestsOut.clear();
+        this.emit('choke');
+        return;
+      case 'unchoke':
+        this.peerChoking = false;
+        this.emit('unchoke');
+        return;
+      case 'interested':
+        this.peerInterested = true;
+        this.emit('interested');
+        return;
+      case 'not-interested':
+        this.peerInterested = false;
+        this.emit('not-interested');
+        return;
+      case 'have':
+        if (this.peerBitfield) {
+          this.peerBitfield.set(m.index);
+        } else {
+          if (this.pendingHaves.length >= MAX_PENDING_HAVES) throw new WireError('WIRE_FLOOD', `more than ${MAX_PENDING_HAVES} haves before the torrent's metadata`);
+          this.pendingHaves.push(m.index);
+        }
+        this.emit('have', m.index);
+        return;
+      case 'bitfield':
+        this.availability({ kind: 'bits', bytes: m.bytes });
+        return;
+      case 'have-all':
+        this.requireFast(m.type);
+        this.availability({ kind: 'all' });
+        return;
+      case 'have-none':
+        this.requireFast(m.type);
+        this.availability({ kind: 'none' });
+        return;
+      case 'request':
+        this.onRequest(m.index, m.begin, m.length);
+        return;
+      case 'piece': {
+        const requested = this.requestsOut.delete(blockKey(m.index, m.begin, m.block.length));
+        this.down.add(m.block.length, this.lastReceivedMs);
+        this.emit('piece', m.index, m.begin, m.block, requested);
+        return;
+      }
+      case 'cancel':
+        if (this.requestsIn.delete(blockKey(m.index, m.begin, m.length))) this.emit('cancel', m.index, m.begin, m.length);
+        return;
+      case 'reject':
+        this.requireFast(m.type);
+        if (this.requestsOut.delete(blockKey(m.index, m.begin, m.length))) this.emit('reject', m.index, m.begin, m.length);
+        return;
+      case 'suggest':
+        this.requireFast(m.type);
+        this.emit('suggest', m.index);
+        return;
+      case 'allowed-fast':
+        this.requireFast(m.type);
+        if (this.peerAllowedFast.size < MAX_PEER_ALLOWED_FAST) this.peerAllowedFast.add(m.index);
+        this.emit('allowed-fast', m.index);
+        return;
+      case 'port':
+        this.emit('port', m.port);
+        return;
+      case 'extended':
+        if (!this.extended) throw new WireError('WIRE_NOT_NEGOTIATED', 'extended message without the BEP 10 handshake bit');
+        if (m.id === 0) {
+          const h = decodeExtensionHandshake(m.payload);
+          if (this.peerExtensions) {
+            // BEP 10: later handshakes update the earlier one; id 0 removes an extension.
+            for (const [name, id] of h.m) this.peerExtensions.m.set(name, id);
+            h.m = this.peerExtensions.m;
+          }
+          for (const [name, id] of h.m) if (id === 0) h.m.delete(name);
+          this.peerExtensions = h;
+          this.emit('extended-handshake', h);
+        } else {
+          this.emit('extended', m.id, m.payload, this.localExtensionNames.get(m.id));
+        }
+        return;
+    }
+  }
+
+  private requireFast(type: string): void {
+    if (!this.fast) throw new WireError('WIRE_NOT_NEGOTIATED', `${type} message without the BEP 6 handshake bit`);
+  }
+
+  /** bitfield / have-all / have-none: once, before (BEP 3/6 say: as the first message; we
+   *  accept it after haves too, as real clients do, merging those in). */
+  private availability(a: { kind: 'bits'; bytes: Buffer } | { kind: 'all' } | { kind: 'none' }): void {
+    if (this.availabilitySeen) throw new WireError('WIRE_BAD_BITFIELD', 'a second bitfield, have-all or have-none');
+    this.availabilitySeen = true;
+    const g = this.geometry;
+    if (!g) {
+      if (a.kind === 'bits' && a.bytes.length > MAX_BITFIELD_BYTES) throw new WireError('WIRE_BAD_BITFIELD', 'bitfield too long');
+      this.pendingAvailability = a.kind === 'bits' ? { kind: 'bits', bytes: Buffer.from(a.bytes) } : a;
+      return;
+    }
+    const bf = a.kind === 'bits' ? parseBitfield(g, a.bytes) : a.kind === 'all' ? Bitfield.full(g.pieceCount) : new Bitfield(g.pieceCount);
+    if (this.peerBitfield) for (const i of this.peerBitfield.indexes()) bf.set(i);
+    this.peerBitfield = bf;
+    this.emit('bitfield', bf);
+  }
+
+  private onRequest(index: number, begin: number, length: number): void {
+    if (!this.geometry) {
+      // We announced no pieces yet; nothing to serve.
+      this.refuse(index, begin, length);
+      return;
+    }
+    const key = blockKey(index, begin, length);
+    if (this.requestsIn.has(key)) return; // a repeated request is answered once
+    if (this.requestsIn.size >= this.maxIncomingRequests) {
+      this.refuse(index, begin, length);
+      return;
+    }
+    this.requestsIn.set(key, true);
+    this.emit('request', index, begin, length);
+  }
+
+  private refuse(index: number, begin: number, length: number): void {
+    this.requestsRefused++;
+    if (this.fast) this.writeBlockMsg(MessageId.reject, index, begin, length);
+  }
+
+  // ---- writing -------------------------------------------------------------------
+
+  /** Bytes queued in the socket and not yet sent. */
+  get writableBytes(): number {
+    return this.socket.writableLength + (this.slabPos - this.slabStart);
+  }
+
+  /** True after a send filled the socket's buffer, until 'drain'. */
+  get needsDrain(): boolean {
+    return this.needDrain;
+  }
+
+  private readonly onDrain = (): void => {
+    if (!this.needDrain) return;
+    this.needDrain = false;
+    this.emit('drain');
+  };
+
+  /** Makes room for `n` bytes of small messages in the slab; writes go out on the next tick,
+   *  corked with any blocks, as one writev. */
+  private room(n: number): void {
+    if (this.slabPos + n > this.slab.length) {
+      this.flushSlab();
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
+      this.slabStart = this.slabPos = 0;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.socket.cork();
+      process.nextTick(this.flush);
+    }
+  }
+
+  private flushSlab(): void {
+    if (this.slabPos === this.slabStart) return;
+    this.rawWrite(this.slab.subarray(this.slabStart, this.slabPos));
+    this.slabStart = this.slabPos;
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.closedInfo) return;
+    this.flushSlab();
+    this.socket.uncork();
+  };
+
+  private rawWrite(b: Buffer): void {
+    this.bytesWritten += b.length;
+    if (!this.socket.write(b)) this.needDrain = true;
+  }
+
+  private sent(): boolean {
+    this.lastSentMs = this.now();
+    return !this.needDrain;
+  }
+
+  private writeFixed(id: number): boolean {
+    if (this.closedInfo) return false;
+    this.room(5);
+    this.slab.writeUInt32BE(1, this.slabPos);
+    this.slab[this.slabPos + 4] = id;
+    this.slabPos += 5;
+    return this.sent();
+  }
+
+  private writeIndexMsg(id: number, index: number): boolean {
+    if (this.closedInfo) return false;
+    this.room(9);
+    this.slabPos = writeIndexMessage(this.slab, this.slabPos, id, index);
+    return this.sent();
+  }
+
+  private writeBlockMsg(id: number, index: number, begin: number, length: number): boolean {
+    if (this.closedInfo) return false;
+    this.room(17);
+    this.slabPos = writeBlockMessage(this.slab, this.slabPos, id, index, begin, length);
+    return this.sent();
+  }
+
+  private writeBytesMsg(id: number, prefix: number, body: Uint8Array): boolean {
+    if (this.closedInfo) return false;
+    const extra = prefix >= 0 ? 1 : 0;
+    this.room(5 + extra + body.length);
+    const s = this.slab;
+    s.writeUInt32BE(1 + extra + body.length, this.slabPos);
+    s[this.slabPos + 4] = id;
+    if (extra) s[this.slabPos + 5] = prefix;
+    s.set(body, this.slabPos + 5 + extra);
+    this.slabPos += 5 + extra + body.length;
+    return this.sent();
+  }
+
+  /** The send methods return false when the socket's buffer is full: wait for 'drain'
+   *  before sending more blocks. They do nothing once the connection is closed. */
+  sendKeepAlive(): boolean {
+    if (this.closedInfo) return false;
+    this.room(4);
+    this.slab.writeUInt32BE(0, this.slabPos);
+    this.slabPos += 4;
+    return this.sent();
+  }
+
+  sendChoke(): boolean {
+    if (this.amChoking) return !this.needDrain;
+    this.amChoking = true;
+    // BEP 3: choking discards the peer's pending requests. With BEP 6 each must still be
+    // answered: the upload side rejects those it will not serve (sendReject).
+    if (!this.fast) this.requestsIn.clear();
+    return this.writeFixed(MessageId.choke);
+  }
+
+  sendUnchoke(): boolean {
+    if (!this.amChoking) return !this.needDrain;
+    this.amChoking = false;
+    return this.writeFixed(MessageId.unchoke);
+  }
+
+  sendInterested(): boolean {
+    if (this.amInterested) return !this.needDrain;
+    this.amInterested = true;
+    return this.writeFixed(MessageId.interested);
+  }
+
+  sendNotInterested(): boolean {
+    if (!this.amInterested) return !this.needDrain;
+    this.amInterested = false;
+    return this.writeFixed(MessageId.notInterested);
+  }
+
+  sendHave(index: number): boolean {
+    return this.writeIndexMsg(MessageId.have, index);
+  }
+
+  sendBitfield(bitfield: Bitfield): boolean {
+    return this.writeBytesMsg(MessageId.bitfield, -1, bitfield.bytes);
+  }
+
+  sendHaveAll(): boolean {
+    if (!this.fast) throw new WireError('WIRE_BAD_ARGUMENT', 'have-all needs BEP 6 on both sides');
+    return this.writeFixed(MessageId.haveAll);
+  }
+
+  sendHaveNone(): boolean {
+    if (!this.fast) throw new WireError('WIRE_BAD_ARGUMENT', 'have-none needs BEP 6 on both sides');
+    return this.writeFixed(MessageId.haveNone);
+  }
+
+  /**
+   * The first messages after the handshake, in the order BEP 6 requires: our pieces
+   * (have-all / have-none with BEP 6, else a bitfield, omitted when empty), then our BEP 10
+   * handshake if both sides speak it. `have` null: we know no pieces yet (magnet link).
+   */
+  sendAvailability(have: Bitfield | null): boolean {
+    if (this.fast && (!have || have.isEmpty())) this.sendHaveNone();
+    else if (this.fast && have?.isFull()) this.sendHaveAll();
+    else if (have && !have.isEmpty()) this.sendBitfield(have);
+    if (this.extended && !this.extensionHandshakeSent) this.sendExtendedHandshake();
+    return !this.needDrain;
+  }
+
+  /** Sends our BEP 10 handshake (options.extensionHandshake, overridden by `fields`). */
+  sendExtendedHandshake(fields: Partial<ExtensionHandshakeInput> = {}): boolean {
+    if (!this.extended) return false;
+    const base: ExtensionHandshakeInput = this.opts.extensionHandshake ?? { m: {} };
+    const input: ExtensionHandshakeInput = {
+      ...base,
+      reqq: base.reqq ?? this.maxIncomingRequests,
+      yourip: base.yourip ?? ipToBytes(this.remoteAddress),
+      ...fields,
+      m: fields.m ?? base.m,
+    };
+    for (const [name, id] of input.m instanceof Map ? input.m : Object.entries(input.m)) if (id > 0) this.localExtensionNames.set(id, name);
+    this.extensionHandshakeSent = true;
+    return this.writeBytesMsg(MessageId.extended, 0, encodeExtensionHandshake(input));
+  }
+
+  /** A BEP 10 message with the id the peer assigned. */
+  sendExtended(id: number, payload: Uint8Array): boolean {
+    if (!this.extended) return false;
+    if (!Number.isInteger(id) || id < 1 || id > 255) throw new WireError('WIRE_BAD_ARGUMENT', `extended message id ${id}`);
+    return this.writeBytesMsg(MessageId.extended, id, payload);
+  }
+
+  /** A BEP 10 message by extension name; false if the peer does not support it. */
+  sendExtensionMessage(name: string, payload: Uint8Array): boolean {
+    const id = this.peerExtensions?.m.get(name);
+    if (!id) return false;
+    return this.sendExtended(id, payload);
+  }
+
+  /** Whether the peer supports the BEP 10 extension `name`. */
+  peerSupports(name: string): boolean {
+    return (this.peerExtensions?.m.get(name) ?? 0) > 0;
+  }
+
+  sendRequest(index: number, begin: number, length: number): boolean {
+    this.requestsOut.set(blockKey(index, begin, length), true);
+    return this.writeBlockMsg(MessageId.request, index, begin, length);
+  }
+
+  sendCancel(index: number, begin: number, length: number): boolean {
+    this.requestsOut.delete(blockKey(index, begin, length));
+    return this.writeBlockMsg(MessageId.cancel, index, begin, length);
+  }
+
+  /** Declines a request: a reject message with BEP 6; without it, nothing is sent (BEP 3
+   *  has no way to decline). Either way the request stops counting against the peer. */
+  sendReject(index: number, begin: number, length: number): boolean {
+    this.requestsIn.delete(blockKey(index, begin, length));
+    if (!this.fast) return !this.needDrain;
+    return this.writeBlockMsg(MessageId.reject, index, begin, length);
+  }
+
+  /** Sends a block: the 13-byte header from the slab, the block itself as its own buffer in
+   *  the same corked writev (never copied). Do not modify `block` until it is sent. */
+  sendPiece(index: number, begin: number, block: Uint8Array): boolean {
+    if (this.closedInfo) return false;
+    if (block.length < 1 || block.length > MAX_BLOCK_LENGTH) throw new WireError('WIRE_BAD_ARGUMENT', `block of ${block.length} bytes`);
+    this.requestsIn.delete(blockKey(index, begin, block.length));
+    this.room(13);
+    this.slabPos = writePieceHeader(this.slab, this.slabPos, index, begin, block.length);
+    this.flushSlab();
+    this.rawWrite(block instanceof Buffer ? block : Buffer.from(block.buffer, block.byteOffset, block.length));
+    this.up.add(block.length, this.now());
+    return this.sent();
+  }
+
+  sendSuggest(index: number): boolean {
+    if (!this.fast) return false;
+    return this.writeIndexMsg(MessageId.suggest, index);
+  }
+
+  sendAllowedFast(index: number): boolean {
+    if (!this.fast) return false;
+    return this.writeIndexMsg(MessageId.allowedFast, index);
+  }
+
+  sendPort(port: number): boolean {
+    if (this.closedInfo) return false;
+    this.room(7);
+    this.slab.writeUInt32BE(3, this.slabPos);
+    this.slab[this.slabPos + 4] = MessageId.port;
+    this.slab.writeUInt16BE(port, this.slabPos + 5);
+    this.slabPos += 7;
+    return this.sent();
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------
+
+  /** Our requests to this peer not yet answered (piece, reject, or our cancel). */
+  get requestsInFlight(): number {
+    return this.requestsOut.size;
+  }
+
+  isRequested(index: number, begin: number, length: number): boolean {
+    return this.requestsOut.has(blockKey(index, begin, length));
+  }
+
+  /** The peer's requests we have not answered yet. */
+  get incomingRequests(): number {
+    return this.requestsIn.size;
+  }
+
+  /** Payload bytes/s received from / sent to this peer over the rate window. */
+  downloadRate(): number {
+    return this.down.rate(this.now());
+  }
+
+  uploadRate(): number {
+    return this.up.rate(this.now());
+  }
+
+  private tick(keepAliveMs: number, idleMs: number): void {
+    if (this.closedInfo) return;
+    const now = this.now();
+    if (!this.readPaused && now - this.lastReceivedMs >= idleMs) {
+      this.closeWith(`no message for ${Math.round((now - this.lastReceivedMs) / 1000)} s`, new PeerConnectionError('PEER_IDLE', 'idle timeout'), false);
+      return;
+    }
+    if (now - this.lastSentMs >= keepAliveMs) this.sendKeepAlive();
+  }
+
+  private violation(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.closeWith(`protocol violation: ${err.message}`, err, e instanceof WireError);
+  }
+
+  private closeWith(reason: string, error: Error | undefined, violation: boolean): void {
+    if (this.closedInfo) return;
+    const code = error instanceof StaError ? error.code : (error as NodeJS.ErrnoException | undefined)?.code;
+    this.closedInfo = { reason, violation, ...(error ? { error } : {}), ...(code ? { code } : {}) };
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.requestsOut.clear();
+    this.requestsIn.clear();
+    this.socket.off('data', this.onData);
+    this.socket.destroy();
+    if (this.started) this.emit('close', this.closedInfo);
+  }
+}
+
+function extensionBits(opts: PeerConnectionOptions): { fast: boolean; extended: boolean } {
+  return { fast: opts.extensions?.fast ?? true, extended: opts.extensions?.extended ?? true };
+}
+
+function checkRemote(h: Handshake, opts: PeerConnectionOptions): void {
+  if (!h.infoHash.equals(opts.infoHash)) {
+    throw new PeerConnectionError('PEER_INFO_HASH_MISMATCH', `peer answered for torrent ${h.infoHash.toString('hex')}, not ${opts.infoHash.toString('hex')}`);
+  }
+  if (h.peerId.equals(opts.peerId)) throw new PeerConnectionError('PEER_SELF_CONNECTION', 'connected to ourselves');
+}
