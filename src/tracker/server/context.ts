@@ -1,0 +1,20 @@
+// What the HTTP and UDP front ends share: resolved options, the store, the whitelist, the
+// UDP connection ids and the counters the stats and status page show.
+import type { PeerStore } from '../store/index.js';
+import type { ResolvedOptions } from './options.js';
+import type { RateMeter } from './rates.js';
+import type { ConnectionIds } from './udp-connection-id.js';
+
+export interface TrackerContext {
+  readonly opts: ResolvedOptions;
+  readonly store: PeerStore;
+  /** Private mode: tracked info hashes as 20-byte latin1 strings. */
+  readonly whitelist: ReadonlySet<string> | undefined;
+  readonly connectionIds: ConnectionIds;
+  readonly httpAnnounces: RateMeter;
+  readonly udpAnnounces: RateMeter;
+  readonly startedMs: number;
+  counters: { scrapes: number; errors: number };
+}
+
+export const NOT_TRACKED = 'torrent not tracked here (private tracker)';

@@ -1,0 +1,194 @@
+// startTracker: binds one port number for HTTP and UDP (UDP first, then HTTP on the same
+// number, retrying when port 0 gave a number whose TCP side is taken), opens the store,
+// and closes all of it cleanly.
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server } from 'node:http';
+import { isIPv6 } from 'node:net';
+import { openStore, type PeerStore } from '../store/index.js';
+import { collectStats, type TrackerStats } from './api.js';
+import type { TrackerContext } from './context.js';
+import { TrackerServerError } from './errors.js';
+import { createHttpHandler } from './http.js';
+import {
+  HTTP_KEEPALIVE_MS,
+  HTTP_MAX_CONNECTIONS,
+  HTTP_REQUEST_TIMEOUT_MS,
+  resolveOptions,
+  type ResolvedOptions,
+  type TrackerOptions,
+} from './options.js';
+import { RateMeter } from './rates.js';
+import { ConnectionIds } from './udp-connection-id.js';
+import { createUdpHandler } from './udp.js';
+import { loadWhitelist } from './whitelist.js';
+
+export interface TrackerServer {
+  /** The bound port number (HTTP and UDP). */
+  readonly port: number;
+  readonly host: string;
+  /** http://HOST:PORT (a wildcard host shown as loopback). */
+  readonly url: string;
+  /** http://HOST:PORT/announce */
+  readonly announceUrl: string;
+  /** udp://HOST:PORT */
+  readonly udpAnnounceUrl: string;
+  readonly store: PeerStore;
+  stats(): Promise<TrackerStats>;
+  /** Stops listening, ends connections, closes the store if the tracker opened it. */
+  close(): Promise<void>;
+}
+
+/** Bind attempts when port 0 hands UDP a number whose TCP side is taken. */
+const BIND_ATTEMPTS = 20;
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
+function bindUdp(host: string, port: number): Promise<Socket> {
+  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false });
+  return new Promise((resolve, reject) => {
+    socket.once('error', (e) => {
+      socket.close();
+      reject(e);
+    });
+    socket.bind(port, host, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+function listenHttp(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once('error', onError);
+    server.listen({ host, port, backlog: 4096 }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+async function bindBoth(o: ResolvedOptions, server: Server | undefined, wantUdp: boolean): Promise<{ port: number; udp: Socket | undefined }> {
+  for (let attempt = 0; ; attempt++) {
+    let udp: Socket | undefined;
+    let port = o.port;
+    try {
+      if (wantUdp) {
+        udp = await bindUdp(o.host, o.port);
+        port = udp.address().port;
+      }
+      if (server) {
+        await listenHttp(server, o.host, port);
+        port = (server.address() as { port: number }).port;
+      }
+      return { port, udp };
+    } catch (e) {
+      udp?.close();
+      const code = (e as NodeJS.ErrnoException).code;
+      if (o.port === 0 && code === 'EADDRINUSE' && attempt < BIND_ATTEMPTS) continue;
+      throw new TrackerServerError('LISTEN_FAILED', `cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`, 1, { cause: e });
+    }
+  }
+}
+
+export async function startTracker(options: TrackerOptions = {}): Promise<TrackerServer> {
+  let opts: ResolvedOptions;
+  try {
+    opts = resolveOptions(options);
+  } catch (e) {
+    throw new TrackerServerError('BAD_OPTION', (e as Error).message);
+  }
+  const whitelist = options.whitelist === undefined ? undefined : await loadWhitelist(options.whitelist);
+  const ownsStore = typeof options.store !== 'object';
+  const store =
+    typeof options.store === 'object'
+      ? options.store
+      : await openStore(options.store, {
+          limits: { peerTtlS: 2 * opts.intervalS, ...options.limits },
+          ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+        });
+  const ctx: TrackerContext = {
+    opts,
+    store,
+    whitelist,
+    connectionIds: new ConnectionIds(options.udpSecret),
+    httpAnnounces: new RateMeter(),
+    udpAnnounces: new RateMeter(),
+    startedMs: opts.now(),
+    counters: { scrapes: 0, errors: 0 },
+  };
+
+  const wantHttp = options.http !== false;
+  const wantUdp = options.udp !== false;
+  let server: Server | undefined;
+  if (wantHttp) {
+    server = createServer(
+      {
+        keepAliveTimeout: HTTP_KEEPALIVE_MS,
+        requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
+        headersTimeout: HTTP_REQUEST_TIMEOUT_MS,
+        // Node's default 16 KiB header cap answers a 1 MB query string with 431 by itself.
+        maxHeaderSize: 16 * 1024,
+      },
+      createHttpHandler(ctx),
+    );
+    server.maxConnections = HTTP_MAX_CONNECTIONS;
+    server.maxHeadersCount = 64;
+    // A client error (bad request line, oversized headers) closes that connection only.
+    server.on('clientError', (_e, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+  let bound: { port: number; udp: Socket | undefined };
+  try {
+    bound = await bindBoth(opts, server, wantUdp);
+  } catch (e) {
+    if (ownsStore) await store.close();
+    throw e;
+  }
+  const udp = bound.udp;
+  if (udp) {
+    udp.on('message', createUdpHandler(ctx, udp));
+    udp.on('error', () => {
+      ctx.counters.errors++;
+    });
+  }
+  const timer = setInterval(() => {
+    const now = opts.now();
+    ctx.httpAnnounces.sample(now);
+    ctx.udpAnnounces.sample(now);
+  }, 1000);
+  timer.unref();
+
+  const base = `http://${urlHost(opts.host)}:${bound.port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    port: bound.port,
+    host: opts.host,
+    url: base,
+    announceUrl: `${base}/announce`,
+    udpAnnounceUrl: `udp://${urlHost(opts.host)}:${bound.port}`,
+    store,
+    stats: () => collectStats(ctx),
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        const httpClosed = server
+          ? new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            })
+          : Promise.resolve();
+        const udpClosed = udp ? new Promise<void>((resolve) => udp.close(() => resolve())) : Promise.resolve();
+        await Promise.all([httpClosed, udpClosed]);
+        if (ownsStore) await store.close();
+      })();
+      return closing;
+    },
+  };
+}

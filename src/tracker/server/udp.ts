@@ -1,0 +1,130 @@
+// The UDP face of the tracker (BEP 15) on the HTTP port's number. Garbage is dropped
+// without a reply; a packet whose connection id does not verify (an unverified, maybe
+// spoofed source) gets at most a reply as small as a connect reply, so the tracker never
+// amplifies; replies fit one Ethernet frame.
+import type { RemoteInfo, Socket } from 'node:dgram';
+import {
+  ACTION_ANNOUNCE,
+  ACTION_CONNECT,
+  ACTION_SCRAPE,
+  ANNOUNCE_REQUEST_SIZE,
+  CONNECT_REPLY_SIZE,
+  MAX_REQUEST_SIZE,
+  PROTOCOL_ID_HI,
+  PROTOCOL_ID_LO,
+  compactPeer,
+  decodeUdpRequest,
+  encodeUdpAnnounceReply,
+  encodeUdpConnectReply,
+  encodeUdpError,
+  encodeUdpScrapeReply,
+  type ScrapeCounts,
+  type UdpAnnounceRequest,
+  type UdpScrapeRequest,
+} from '../protocol/index.js';
+import { FAMILY_V4, FAMILY_V6, type AnnounceInput, type AnnounceOutput } from '../store/index.js';
+import { isTrusted } from './client-address.js';
+import { NOT_TRACKED, type TrackerContext } from './context.js';
+import { MAX_UDP_PEERS_V4, MAX_UDP_PEERS_V6, normalizeIp } from './options.js';
+
+/** The error an unverified source gets: 8-byte header + 7 bytes, under CONNECT_REPLY_SIZE. */
+const BAD_CONNECTION_ID = 'expired';
+
+export function createUdpHandler(ctx: TrackerContext, socket: Socket): (msg: Buffer, rinfo: RemoteInfo) => void {
+  const { opts, store, connectionIds } = ctx;
+  const ignore = (): void => {};
+
+  function send(buf: Buffer, rinfo: RemoteInfo): void {
+    socket.send(buf, rinfo.port, rinfo.address, ignore);
+  }
+
+  function announce(req: UdpAnnounceRequest, rinfo: RemoteInfo, ip: string, v6: boolean): void {
+    const a = req.announce;
+    if (ctx.whitelist && !ctx.whitelist.has(a.infoHash.toString('latin1'))) {
+      send(encodeUdpError(req.transactionId, NOT_TRACKED), rinfo);
+      return;
+    }
+    // The packet's IP field is believed only from a trusted source (loopback, a proxy).
+    const peerIp = a.ip !== undefined && isTrusted(ip, opts.trustedProxies) ? a.ip : ip;
+    const addr = compactPeer(peerIp, a.port);
+    if (!addr) return;
+    ctx.udpAnnounces.count++;
+    const cap = v6 ? MAX_UDP_PEERS_V6 : MAX_UDP_PEERS_V4;
+    const max = opts.maxNumwant < cap ? opts.maxNumwant : cap;
+    const input: AnnounceInput = {
+      // Views of the packet: dgram hands each message its own buffer, so they stay valid.
+      infoHash: a.infoHash,
+      peerId: a.peerId,
+      addr,
+      seeder: a.left === 0,
+      event: a.event,
+      numwant: a.numwant < 0 ? Math.min(opts.defaultNumwant, max) : a.numwant > max ? max : a.numwant,
+      families: v6 ? FAMILY_V6 : FAMILY_V4,
+      withPeerIds: false,
+      nowMs: opts.now(),
+    };
+    const tid = req.transactionId;
+    const done = (out: AnnounceOutput): void => {
+      send(encodeUdpAnnounceReply(tid, opts.intervalS, out.incomplete, out.complete, v6 ? out.peers6 : out.peers4), rinfo);
+    };
+    const out = store.announce(input);
+    if (out instanceof Promise) {
+      out.then(done, () => {
+        ctx.counters.errors++;
+        send(encodeUdpError(tid, 'tracker store error'), rinfo);
+      });
+    } else {
+      done(out);
+    }
+  }
+
+  function scrape(req: UdpScrapeRequest, rinfo: RemoteInfo): void {
+    const wl = ctx.whitelist;
+    const hashes = req.infoHashes;
+    ctx.counters.scrapes++;
+    const done = (counts: ScrapeCounts[]): void => {
+      // Unlisted torrents in private mode read as empty: the reply keeps the request's order.
+      const shown = wl ? counts.map((c, i) => (wl.has(hashes[i]!.toString('latin1')) ? c : { complete: 0, downloaded: 0, incomplete: 0 })) : counts;
+      send(encodeUdpScrapeReply(req.transactionId, shown), rinfo);
+    };
+    const r = store.scrape(hashes);
+    if (r instanceof Promise) r.then(done, () => send(encodeUdpError(req.transactionId, 'tracker store error'), rinfo));
+    else done(r);
+  }
+
+  return (msg, rinfo) => {
+    try {
+      // Too short, too long or not ours: dropped, no reply at all.
+      if (msg.length < 16 || msg.length > MAX_REQUEST_SIZE + 1024) return;
+      const action = msg.readUInt32BE(8);
+      const ip = normalizeIp(rinfo.address);
+      const v6 = ip !== rinfo.address ? false : rinfo.family === 'IPv6';
+      const now = opts.now();
+      if (action === ACTION_CONNECT) {
+        if (msg.readUInt32BE(0) !== PROTOCOL_ID_HI || msg.readUInt32BE(4) !== PROTOCOL_ID_LO) return;
+        send(encodeUdpConnectReply(msg.readUInt32BE(12), connectionIds.issue(ip, rinfo.port, now)), rinfo);
+        return;
+      }
+      if (action !== ACTION_ANNOUNCE && action !== ACTION_SCRAPE) return;
+      if (action === ACTION_ANNOUNCE && msg.length < ANNOUNCE_REQUEST_SIZE) return;
+      if (!connectionIds.verify(msg, 0, ip, rinfo.port, now)) {
+        send(encodeUdpError(msg.readUInt32BE(12), BAD_CONNECTION_ID, CONNECT_REPLY_SIZE), rinfo);
+        return;
+      }
+      let req;
+      try {
+        // BEP 41 options after an announce are ignored; an oversized scrape is refused.
+        req = decodeUdpRequest(action === ACTION_ANNOUNCE ? msg.subarray(0, ANNOUNCE_REQUEST_SIZE) : msg);
+      } catch (e) {
+        // The source is verified: it may learn what was wrong.
+        ctx.counters.errors++;
+        send(encodeUdpError(msg.readUInt32BE(12), (e as Error).message), rinfo);
+        return;
+      }
+      if (req.action === ACTION_ANNOUNCE) announce(req, rinfo, ip, v6);
+      else if (req.action === ACTION_SCRAPE) scrape(req, rinfo);
+    } catch {
+      ctx.counters.errors++;
+    }
+  };
+}
