@@ -17,9 +17,6 @@ import {
   encodeExtensionHandshake,
   encodeHandshake,
   parseBitfield,
-  writeBlockMessage,
-  writeIndexMessage,
-  writePieceHeader,
   type ExtensionHandshake,
   type ExtensionHandshakeInput,
   type Handshake,
@@ -29,6 +26,7 @@ import {
 import { PeerConnectionError } from './errors.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, ipToBytes, readHandshake } from './handshake-io.js';
 import { DEFAULT_RATE_WINDOW_S, RateMeter } from './rate-meter.js';
+import { Outbox } from './outbox.js';
 
 /** BEP 3 suggests a keep-alive every two minutes; most clients drop a peer silent for 2-3
  *  minutes, so we speak at least every 60 s. */
@@ -45,8 +43,6 @@ export const DEFAULT_MAX_INCOMING_REQUESTS = 1000;
 export const MAX_PENDING_HAVES = 65_536;
 /** allowed-fast indexes remembered from one peer (BEP 6 sets are ~10). */
 export const MAX_PEER_ALLOWED_FAST = 256;
-/** Small messages are written into slabs of this size and sent as one write per tick. */
-const SLAB_SIZE = 16 * 1024;
 
 export interface PeerConnectionOptions {
   infoHash: Buffer;
@@ -157,7 +153,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
   /** All bytes on the wire, messages and handshake included. */
   bytesRead = 0;
-  bytesWritten = 0;
+  get bytesWritten(): number {
+    return this.out.bytesWritten;
+  }
 
   private readonly opts: PeerConnectionOptions;
   private readonly now: () => number;
@@ -184,11 +182,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private lastReceivedMs: number;
   private lastSentMs: number;
 
-  private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
-  private slabStart = 0;
-  private slabPos = 0;
-  private flushScheduled = false;
-  private needDrain = false;
+  private readonly out: Outbox;
   private rest: Buffer | null;
 
   /** Use PeerConnection.connect or PeerConnection.accept. */
@@ -212,7 +206,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (opts.geometry) this.peerBitfield = new Bitfield(opts.geometry.pieceCount);
     this.rest = rest.length ? rest : null;
     this.bytesRead = 68 + rest.length;
-    this.bytesWritten = 68;
+    this.out = new Outbox(socket);
+    this.out.bytesWritten = 68;
     this.lastReceivedMs = this.lastSentMs = this.now();
     const m = opts.extensionHandshake?.m;
     if (m) for (const [name, id] of m instanceof Map ? m : Object.entries(m)) if (id > 0) this.localExtensionNames.set(id, name);
@@ -509,91 +504,46 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** Bytes queued in the socket and not yet sent. */
   get writableBytes(): number {
-    return this.socket.writableLength + (this.slabPos - this.slabStart);
+    return this.out.pendingBytes;
   }
 
   /** True after a send filled the socket's buffer, until 'drain'. */
   get needsDrain(): boolean {
-    return this.needDrain;
+    return this.out.needDrain;
   }
 
   private readonly onDrain = (): void => {
-    if (!this.needDrain) return;
-    this.needDrain = false;
+    if (!this.out.needDrain) return;
+    this.out.needDrain = false;
     this.emit('drain');
   };
 
-  /** Makes room for `n` bytes of small messages in the slab; writes go out on the next tick,
-   *  corked with any blocks, as one writev. */
-  private room(n: number): void {
-    if (this.slabPos + n > this.slab.length) {
-      this.flushSlab();
-      this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
-      this.slabStart = this.slabPos = 0;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.socket.cork();
-      process.nextTick(this.flush);
-    }
-  }
-
-  private flushSlab(): void {
-    if (this.slabPos === this.slabStart) return;
-    this.rawWrite(this.slab.subarray(this.slabStart, this.slabPos));
-    this.slabStart = this.slabPos;
-  }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    if (this.closedInfo) return;
-    this.flushSlab();
-    this.socket.uncork();
-  };
-
-  private rawWrite(b: Buffer): void {
-    this.bytesWritten += b.length;
-    if (!this.socket.write(b)) this.needDrain = true;
-  }
-
   private sent(): boolean {
     this.lastSentMs = this.now();
-    return !this.needDrain;
+    return !this.out.needDrain;
   }
 
   private writeFixed(id: number): boolean {
     if (this.closedInfo) return false;
-    this.room(5);
-    this.slab.writeUInt32BE(1, this.slabPos);
-    this.slab[this.slabPos + 4] = id;
-    this.slabPos += 5;
+    this.out.fixed(id);
     return this.sent();
   }
 
   private writeIndexMsg(id: number, index: number): boolean {
     if (this.closedInfo) return false;
-    this.room(9);
-    this.slabPos = writeIndexMessage(this.slab, this.slabPos, id, index);
+    this.out.index(id, index);
     return this.sent();
   }
 
   private writeBlockMsg(id: number, index: number, begin: number, length: number): boolean {
     if (this.closedInfo) return false;
-    this.room(17);
-    this.slabPos = writeBlockMessage(this.slab, this.slabPos, id, index, begin, length);
+    this.out.block(id, index, begin, length);
     return this.sent();
   }
 
   private writeBytesMsg(id: number, prefix: number, body: Uint8Array): boolean {
     if (this.closedInfo) return false;
-    const extra = prefix >= 0 ? 1 : 0;
-    this.room(5 + extra + body.length);
-    const s = this.slab;
-    s.writeUInt32BE(1 + extra + body.length, this.slabPos);
-    s[this.slabPos + 4] = id;
-    if (extra) s[this.slabPos + 5] = prefix;
-    s.set(body, this.slabPos + 5 + extra);
-    this.slabPos += 5 + extra + body.length;
+    this.out.bytes(id, prefix, body);
     return this.sent();
   }
 
@@ -601,14 +551,12 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
    *  before sending more blocks. They do nothing once the connection is closed. */
   sendKeepAlive(): boolean {
     if (this.closedInfo) return false;
-    this.room(4);
-    this.slab.writeUInt32BE(0, this.slabPos);
-    this.slabPos += 4;
+    this.out.keepAlive();
     return this.sent();
   }
 
   sendChoke(): boolean {
-    if (this.amChoking) return !this.needDrain;
+    if (this.amChoking) return !this.out.needDrain;
     this.amChoking = true;
     // BEP 3: choking discards the peer's pending requests. With BEP 6 each must still be
     // answered: the upload side rejects those it will not serve (sendReject).
@@ -617,19 +565,19 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   sendUnchoke(): boolean {
-    if (!this.amChoking) return !this.needDrain;
+    if (!this.amChoking) return !this.out.needDrain;
     this.amChoking = false;
     return this.writeFixed(MessageId.unchoke);
   }
 
   sendInterested(): boolean {
-    if (this.amInterested) return !this.needDrain;
+    if (this.amInterested) return !this.out.needDrain;
     this.amInterested = true;
     return this.writeFixed(MessageId.interested);
   }
 
   sendNotInterested(): boolean {
-    if (!this.amInterested) return !this.needDrain;
+    if (!this.amInterested) return !this.out.needDrain;
     this.amInterested = false;
     return this.writeFixed(MessageId.notInterested);
   }
@@ -662,7 +610,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     else if (this.fast && have?.isFull()) this.sendHaveAll();
     else if (have && !have.isEmpty()) this.sendBitfield(have);
     if (this.extended && !this.extensionHandshakeSent) this.sendExtendedHandshake();
-    return !this.needDrain;
+    return !this.out.needDrain;
   }
 
   /** Sends our BEP 10 handshake (options.extensionHandshake, overridden by `fields`). */
@@ -714,7 +662,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
    *  has no way to decline). Either way the request stops counting against the peer. */
   sendReject(index: number, begin: number, length: number): boolean {
     this.requestsIn.delete(blockKey(index, begin, length));
-    if (!this.fast) return !this.needDrain;
+    if (!this.fast) return !this.out.needDrain;
     return this.writeBlockMsg(MessageId.reject, index, begin, length);
   }
 
@@ -724,10 +672,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (this.closedInfo) return false;
     if (block.length < 1 || block.length > MAX_BLOCK_LENGTH) throw new WireError('WIRE_BAD_ARGUMENT', `block of ${block.length} bytes`);
     this.requestsIn.delete(blockKey(index, begin, block.length));
-    this.room(13);
-    this.slabPos = writePieceHeader(this.slab, this.slabPos, index, begin, block.length);
-    this.flushSlab();
-    this.rawWrite(block instanceof Buffer ? block : Buffer.from(block.buffer, block.byteOffset, block.length));
+    this.out.piece(index, begin, block);
     this.up.add(block.length, this.now());
     return this.sent();
   }
@@ -744,11 +689,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   sendPort(port: number): boolean {
     if (this.closedInfo) return false;
-    this.room(7);
-    this.slab.writeUInt32BE(3, this.slabPos);
-    this.slab[this.slabPos + 4] = MessageId.port;
-    this.slab.writeUInt16BE(port, this.slabPos + 5);
-    this.slabPos += 7;
+    this.out.port(port);
     return this.sent();
   }
 
@@ -801,6 +742,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.requestsOut.clear();
     this.requestsIn.clear();
     this.socket.off('data', this.onData);
+    this.out.close();
     this.socket.destroy();
     if (this.started) this.emit('close', this.closedInfo);
   }
