@@ -7,7 +7,7 @@
 // positional reads into one reused buffer, so no file data crosses threads and memory is
 // a few MiB whatever the size.
 import { availableParallelism } from 'node:os';
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encode, type BDict, type Encodable } from '../bencode/index.js';
@@ -127,7 +127,14 @@ export async function createTorrent(opts: CreateOptions): Promise<CreateResult> 
     opts.onWarning?.(m);
   };
   const root = resolve(opts.path);
-  const top = statSync(root); // follows a symlink the user named on purpose
+  let top: Stats;
+  try {
+    top = statSync(root); // follows a symlink the user named on purpose
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file or folder' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    throw new TorrentError('TORRENT_NOT_FOUND', `cannot read ${opts.path}: ${why}`);
+  }
 
   // Start the hashing threads first: they boot while the tree is walked.
   const wanted = opts.workers ?? Math.max(1, availableParallelism() - 1);

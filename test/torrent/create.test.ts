@@ -118,6 +118,6 @@ test('refuses names other tools would read as paths, empty data, and bad piece l
   for (const pieceLength of [1000, 8192, 32 * 1024 * 1024]) {
     await assert.rejects(createTorrent({ path: tree, pieceLength }), code('TORRENT_BAD_PIECE_LENGTH'));
   }
-  await assert.rejects(createTorrent({ path: join(dir, 'missing') }), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+  await assert.rejects(createTorrent({ path: join(dir, 'missing') }), code('TORRENT_NOT_FOUND'));
   await assert.rejects(createTorrent({ path: tree, name: '..' }), code('TORRENT_UNSAFE_PATH'));
 });
