@@ -6,25 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isStaError } from '../../util/index.js';
 import { parseTorrent } from '../../torrent/index.js';
 import { MAX_CATALOGUE_FILES, type CatalogueEntry } from '../store/index.js';
-import type { TrackerContext } from './context.js';
+import type { TrackerContext, TrackerStats } from './context.js';
 import { MAX_API_PEERS, MAX_SEARCH_RESULTS, MAX_TORRENT_UPLOAD_BYTES } from './options.js';
 import { renderStatusPage } from './status-page.js';
 
 const HEX40 = /^[0-9a-fA-F]{40}$/;
 
-export interface TrackerStats {
-  torrents: number;
-  seeders: number;
-  leechers: number;
-  peers: number;
-  announcesPerSecond: { http: number; udp: number };
-  announces: { http: number; udp: number };
-  scrapes: number;
-  errors: number;
-  catalogue: number;
-  store: string;
-  uptimeS: number;
-}
 
 export async function collectStats(ctx: TrackerContext): Promise<TrackerStats> {
   const s = await ctx.store.stats();

@@ -17,4 +17,18 @@ export interface TrackerContext {
   counters: { scrapes: number; errors: number };
 }
 
+export interface TrackerStats {
+  torrents: number;
+  seeders: number;
+  leechers: number;
+  peers: number;
+  announcesPerSecond: { http: number; udp: number };
+  announces: { http: number; udp: number };
+  scrapes: number;
+  errors: number;
+  catalogue: number;
+  store: string;
+  uptimeS: number;
+}
+
 export const NOT_TRACKED = 'torrent not tracked here (private tracker)';

@@ -1,7 +1,7 @@
 // tracker/server: `sta tracker` as a library. HTTP (announce, scrape, JSON API, catalogue,
 // status page) and UDP (BEP 15) on one port number, over any PeerStore.
 export { startTracker, type TrackerServer } from './tracker.js';
-export type { TrackerStats } from './api.js';
+export type { TrackerStats } from './context.js';
 export { TrackerServerError } from './errors.js';
 export {
   DEFAULT_PORT,

@@ -1,7 +1,6 @@
 // `GET /`: a small, readable HTML page with the tracker's totals and its busiest swarms.
 // Everything inserted is escaped; the page needs no scripts.
-import type { TrackerStats } from './api.js';
-import type { TrackerContext } from './context.js';
+import type { TrackerContext, TrackerStats } from './context.js';
 
 const TOP_SWARMS = 20;
 

@@ -5,8 +5,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { openStore, type PeerStore } from '../store/index.js';
-import { collectStats, type TrackerStats } from './api.js';
-import type { TrackerContext } from './context.js';
+import { collectStats } from './api.js';
+import type { TrackerContext, TrackerStats } from './context.js';
 import { TrackerServerError } from './errors.js';
 import { createHttpHandler } from './http.js';
 import {
