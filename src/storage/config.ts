@@ -1,0 +1,38 @@
+// Storage defaults and limits in one place, each with the reason for its number.
+
+/** Open file handles kept per Storage. Linux's default soft limit is 1024 descriptors per
+ *  process; a node with many torrents plus hundreds of sockets must stay well under it. */
+export const DEFAULT_MAX_OPEN_FILES = 64;
+/** Upper bound accepted for maxOpenFiles, for the same reason. */
+export const MAX_OPEN_FILES_LIMIT = 512;
+
+/** Resume data is saved at most this often while pieces arrive (and always on close):
+ *  a crash loses at most this much bookkeeping, and those pieces are found again by the
+ *  rehash of the files written since (see docs/storage.md). */
+export const RESUME_SAVE_INTERVAL_MS = 2000;
+
+/** A file whose mtime is this close to (or after) the moment its resume snapshot was
+ *  taken may have been written again within the same timestamp tick, which its mtime
+ *  cannot show ("racy" in git's sense). 2 s covers the coarsest common file systems
+ *  (FAT: 2 s; ext3: 1 s; ext4/xfs/tmpfs: one kernel tick). Racy files are rehashed after a
+ *  crash; a clean close writes no racy marks because no write can follow it. */
+export const RACY_MTIME_WINDOW_NS = 2_000_000_000n;
+
+/** check() hashes in jobs of about this many bytes (whole pieces), so one message to a
+ *  worker carries many small pieces and the per-message cost stays negligible. */
+export const CHECK_BATCH_BYTES = 4 * 1024 * 1024;
+/** Bytes read ahead of the hash workers during check(): enough to keep both cores busy
+ *  while the next reads are in flight, small enough to stay out of the way. */
+export const CHECK_READ_AHEAD_BYTES = 32 * 1024 * 1024;
+
+/** Size bound for reading a resume file: it holds the bitfield plus a few integers per
+ *  file, so anything much larger is not ours. Computed per torrent from these parts. */
+export const RESUME_FIXED_BYTES = 4096;
+export const RESUME_BYTES_PER_FILE = 96;
+
+/** Zero-fill chunk when preallocating files (preallocate: true). */
+export const PREALLOCATE_CHUNK_BYTES = 1024 * 1024;
+
+/** Bounds for --only patterns: they are user input, matched against every file name. */
+export const MAX_GLOB_LENGTH = 1024;
+export const MAX_GLOBS = 256;

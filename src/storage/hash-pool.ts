@@ -1,0 +1,146 @@
+// A pool of worker threads computing SHA-1 off the event loop (piece verification and
+// check()). Workers start on demand, are unref'd whenever idle so the pool never keeps
+// the process alive, and are replaced if one dies. Results come back in any order.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { StorageError } from './errors.js';
+import type { HashJob, HashResult } from './hash-worker.js';
+
+/** Jobs handed to one worker at once: two, so it starts the next as soon as it posts a
+ *  result instead of waiting a round trip for more work. */
+const JOBS_PER_WORKER = 2;
+
+interface Pending {
+  job: HashJob;
+  resolve: (digests: Buffer) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  inflight: Map<number, Pending>;
+}
+
+function startWorker(): Worker {
+  // Under tsx (tests, benches) a thread does not get tsx's loader from `--import tsx` on
+  // Node 20: register it in the thread first, then load the TypeScript worker.
+  if (import.meta.url.endsWith('.ts')) {
+    const href = new URL('./hash-worker.ts', import.meta.url).href;
+    return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(href)}); })`, { eval: true });
+  }
+  return new Worker(new URL('./hash-worker.js', import.meta.url));
+}
+
+export class HashPool {
+  readonly size: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  constructor(size?: number) {
+    const n = size ?? availableParallelism();
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new StorageError('STORAGE_BAD_OPTIONS', `hash pool size ${n} outside 1..256`, 2);
+    this.size = n;
+  }
+
+  /** SHA-1 of `data` (copied, so the caller keeps its buffer). */
+  async hash(data: Uint8Array): Promise<Buffer> {
+    return this.hashChunks(data, Math.max(1, data.length));
+  }
+
+  /** SHA-1 of each `chunkLength` bytes of `data`, digests concatenated (20 bytes each).
+   *  With `transfer`, a buffer that owns its whole ArrayBuffer is moved to the worker
+   *  instead of copied: the caller must not touch it afterwards. */
+  hashChunks(data: Uint8Array, chunkLength: number, opts: { transfer?: boolean } = {}): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new StorageError('STORAGE_HASH_POOL_CLOSED', 'hash pool is closed'));
+    if (!Number.isInteger(chunkLength) || chunkLength < 1) throw new RangeError(`bad chunk length ${chunkLength}`);
+    let buf: ArrayBuffer;
+    let offset: number;
+    const whole =
+      data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+    if (opts.transfer && whole) {
+      buf = data.buffer as ArrayBuffer;
+      offset = 0;
+    } else {
+      // One memcpy: far cheaper than SHA-1 of the same bytes, and the caller keeps its data.
+      const copy = new Uint8Array(data.length);
+      copy.set(data);
+      buf = copy.buffer;
+      offset = 0;
+    }
+    const job: HashJob = { id: this.nextId++, buf, offset, length: data.length, chunk: chunkLength };
+    return new Promise<Buffer>((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Terminates the workers; queued and running jobs fail with STORAGE_HASH_POOL_CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new StorageError('STORAGE_HASH_POOL_CLOSED', 'hash pool is closed');
+    for (const p of this.queue.splice(0)) p.reject(err);
+    const slots = this.slots.splice(0);
+    for (const s of slots) {
+      for (const p of s.inflight.values()) p.reject(err);
+      s.inflight.clear();
+    }
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let best: Slot | undefined;
+      for (const s of this.slots) if (!best || s.inflight.size < best.inflight.size) best = s;
+      if (!best || (best.inflight.size > 0 && this.slots.length < this.size)) best = this.spawn();
+      if (best.inflight.size >= JOBS_PER_WORKER) return;
+      const p = this.queue.shift()!;
+      best.inflight.set(p.job.id, p);
+      if (best.inflight.size === 1) best.worker.ref();
+      best.worker.postMessage(p.job, [p.job.buf]);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = startWorker();
+    const slot: Slot = { worker, inflight: new Map() };
+    worker.unref();
+    worker.on('message', (res: HashResult) => {
+      const p = slot.inflight.get(res.id);
+      if (!p) return;
+      slot.inflight.delete(res.id);
+      if (slot.inflight.size === 0) worker.unref();
+      if (res.digests) p.resolve(Buffer.from(res.digests));
+      else p.reject(new StorageError('STORAGE_HASH_WORKER_FAILED', `hash worker: ${res.error ?? 'no result'}`));
+      this.pump();
+    });
+    const fail = (why: string) => {
+      const i = this.slots.indexOf(slot);
+      if (i < 0) return;
+      this.slots.splice(i, 1);
+      const err = new StorageError('STORAGE_HASH_WORKER_FAILED', `hash worker ${why}`);
+      for (const p of slot.inflight.values()) p.reject(err);
+      slot.inflight.clear();
+      if (!this.closed) this.pump();
+    };
+    worker.on('error', (e) => fail(`failed: ${e.message}`));
+    worker.on('exit', (code) => fail(`exited with code ${code}`));
+    this.slots.push(slot);
+    return slot;
+  }
+}
+
+let shared: HashPool | undefined;
+
+/** The process-wide pool (one worker per core), created on first use. Its workers are
+ *  unref'd while idle, so it never keeps the process alive. */
+export function defaultHashPool(): HashPool {
+  if (!shared || shared.isClosed) shared = new HashPool();
+  return shared;
+}

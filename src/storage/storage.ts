@@ -1,0 +1,583 @@
+// One torrent's data on disk: opening (layout, path checks, creating wanted files),
+// checking what is already verified (resume data first, hashing only what is unknown),
+// writing verified pieces, serving blocks of them, and keeping resume data.
+// Crash-safety reasoning: docs/storage.md.
+import { mkdir, realpath, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Metainfo } from '../torrent/index.js';
+import { Bitfield } from '../util/index.js';
+import {
+  CHECK_BATCH_BYTES,
+  CHECK_READ_AHEAD_BYTES,
+  DEFAULT_MAX_OPEN_FILES,
+  MAX_OPEN_FILES_LIMIT,
+  RACY_MTIME_WINDOW_NS,
+  RESUME_SAVE_INTERVAL_MS,
+} from './config.js';
+import { StorageError, ioError } from './errors.js';
+import { FileCache } from './file-cache.js';
+import { createFile, statFile, type DiskStat } from './files.js';
+import { defaultHashPool, type HashPool } from './hash-pool.js';
+import { Layout, resolveInside, type Span } from './layout.js';
+import {
+  Kept,
+  encodeResume,
+  parseResume,
+  readBounded,
+  removeStaleTemps,
+  resumeSizeBound,
+  writeFileAtomic,
+  type FileStamp,
+  type ParsedResume,
+} from './resume.js';
+
+export interface StorageOptions {
+  /** Download folder; nothing is ever written outside it (except at `resumePath` if
+   *  the caller puts that elsewhere). Created if missing. */
+  dir: string;
+  /** Per Metainfo.files index; default: all wanted. */
+  wantedFiles?: boolean[];
+  /** Default `<dir>/.sta/<infohashhex>.resume`. */
+  resumePath?: string;
+  /** Zero-fill new files instead of sparse ones (default false). */
+  preallocate?: boolean;
+  /** Open file handles cached (default 64). */
+  maxOpenFiles?: number;
+  /** Hash pool (default: the process-wide defaultHashPool()). */
+  hashPool?: HashPool;
+  /** Called when a background resume save fails (the next save retries). */
+  onResumeError?: (e: StorageError) => void;
+}
+
+export interface CheckOptions {
+  /** Called as pieces are decided: (pieces decided so far, meta.pieceCount). Pieces
+   *  settled from resume data count at once. */
+  onProgress?: (checkedPieces: number, totalPieces: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface CheckResult {
+  /** Resume data was valid for this torrent and used. */
+  fromResume: boolean;
+  havePieces: number;
+  rehashedPieces: number;
+}
+
+/** Index used for the part file in the handle cache. */
+const PART_KEY = -1;
+
+interface FileState {
+  /** Where this file's bytes live now. */
+  kept: Kept;
+  wanted: boolean;
+  /** On disk before open() touched anything. */
+  pre: DiskStat | undefined;
+  /** Larger than the torrent says: truncated before our first write into it. */
+  oversize: boolean;
+  /** Written since the last resume snapshot (or never stamped). */
+  dirty: boolean;
+  stamp: FileStamp | undefined;
+}
+
+type Status = 'trusted' | 'changed' | 'absent' | 'none';
+
+export class Storage {
+  readonly meta: Metainfo;
+  /** Verified pieces. Read it; only Storage changes it. */
+  readonly have: Bitfield;
+  /** Pieces holding bytes of at least one wanted file. */
+  readonly wantedPieces: Bitfield;
+  readonly dir: string;
+  readonly resumePath: string;
+  readonly partPath: string;
+
+  private readonly layout: Layout;
+  private readonly files: FileState[];
+  private readonly cache: FileCache;
+  private readonly pool: HashPool;
+  private readonly opts: StorageOptions;
+  private partPre: DiskStat | undefined;
+  private partDirty = false;
+  private partStamp: FileStamp | undefined;
+  private resumeAtOpen: ParsedResume | undefined;
+  private checkedOnce = false;
+  private wantedLeft = 0;
+  private readonly writing = new Map<number, Promise<void>>();
+  private inflightWrites = 0;
+  private writesDrained: (() => void)[] = [];
+  private gate: Promise<void> | undefined;
+  private saveChain: Promise<void> = Promise.resolve();
+  private saveTimer: NodeJS.Timeout | undefined;
+  private lastSaveAt = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(meta: Metainfo, layout: Layout, dir: string, resumePath: string, partPath: string, files: FileState[], opts: StorageOptions) {
+    this.meta = meta;
+    this.layout = layout;
+    this.dir = dir;
+    this.resumePath = resumePath;
+    this.partPath = partPath;
+    this.files = files;
+    this.opts = opts;
+    this.cache = new FileCache(opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    this.pool = opts.hashPool ?? defaultHashPool();
+    this.have = new Bitfield(meta.pieceCount);
+    this.wantedPieces = new Bitfield(meta.pieceCount);
+    files.forEach((f, i) => {
+      if (!f.wanted || meta.files[i]!.pad) return;
+      const r = layout.piecesOfFile(i);
+      if (r) for (let p = r[0]; p <= r[1]; p++) this.wantedPieces.set(p);
+    });
+    for (const p of this.wantedPieces.indexes()) this.wantedLeft += layout.pieceLength(p);
+  }
+
+  /** Maps the torrent onto `opts.dir`: checks every path, creates the wanted files
+   *  (0-byte ones too) and reads resume data. Call check() next to learn what is there. */
+  static async open(meta: Metainfo, opts: StorageOptions): Promise<Storage> {
+    const max = opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES;
+    if (!Number.isInteger(max) || max < 1 || max > MAX_OPEN_FILES_LIMIT) {
+      throw new StorageError('STORAGE_BAD_OPTIONS', `maxOpenFiles ${max} outside 1..${MAX_OPEN_FILES_LIMIT}`, 2);
+    }
+    if (opts.wantedFiles && opts.wantedFiles.length !== meta.files.length) {
+      throw new StorageError('STORAGE_BAD_OPTIONS', `wantedFiles has ${opts.wantedFiles.length} entries for ${meta.files.length} files`, 2);
+    }
+    const given = resolve(opts.dir);
+    try {
+      await mkdir(given, { recursive: true });
+    } catch (e) {
+      throw ioError('cannot create folder', given, e);
+    }
+    const root = await realpath(given).catch((e: unknown) => {
+      throw ioError('cannot resolve', given, e);
+    });
+    const layout = new Layout(meta, root);
+    const resumePath = opts.resumePath ? resolve(opts.resumePath) : resolveInside(root, ['.sta', `${meta.infoHashHex}.resume`]);
+    const partPath = resolveInside(root, ['.sta', `${meta.infoHashHex}.parts`]);
+    for (const p of layout.paths) {
+      if (p === resumePath || p === partPath) throw new StorageError('STORAGE_PATH_CONFLICT', `a torrent file would overwrite ${p}`, 2);
+    }
+
+    const files: FileState[] = [];
+    for (let i = 0; i < meta.files.length; i++) {
+      const f = meta.files[i]!;
+      const wanted = opts.wantedFiles ? opts.wantedFiles[i] === true : true;
+      const pre = f.pad ? undefined : await statFile(root, layout.paths[i]!);
+      let kept: Kept;
+      if (f.pad || f.length === 0) kept = Kept.None;
+      else if (pre || wanted) kept = Kept.File;
+      else kept = Kept.Part;
+      files.push({ kept, wanted, pre, oversize: pre !== undefined && pre.size > f.length, dirty: true, stamp: undefined });
+    }
+    const partPre = await statFile(root, partPath);
+
+    // Create what is wanted and missing (0-byte files included), extend short files.
+    for (let i = 0; i < meta.files.length; i++) {
+      const f = meta.files[i]!;
+      const s = files[i]!;
+      if (f.pad || !s.wanted) continue;
+      if (!s.pre || s.pre.size < f.length) {
+        await createFile(root, layout.paths[i]!, f.length, { preallocate: opts.preallocate === true, existingSize: s.pre?.size });
+      }
+    }
+
+    const st = new Storage(meta, layout, root, resumePath, partPath, files, opts);
+    st.partPre = partPre;
+    const buf = await readBounded(resumePath, resumeSizeBound(meta.pieceCount, meta.files.length));
+    if (buf) {
+      st.resumeAtOpen = parseResume(buf, {
+        infoHash: meta.infoHash,
+        pieceLength: meta.pieceLength,
+        pieceCount: meta.pieceCount,
+        fileCount: meta.files.length,
+      });
+    }
+    await removeStaleTemps(resumePath);
+    return st;
+  }
+
+  /** Why the resume file was not used, if there was one and it was refused. */
+  get resumeProblem(): string | undefined {
+    const r = this.resumeAtOpen;
+    return r && !r.ok ? r.why : undefined;
+  }
+
+  pieceLength(index: number): number {
+    return this.layout.pieceLength(index);
+  }
+
+  /** Absolute path of file `i` (Metainfo.files index). */
+  filePath(i: number): string {
+    const p = this.layout.paths[i];
+    if (p === undefined) throw new StorageError('STORAGE_BAD_OPTIONS', `no file ${i}`);
+    return p;
+  }
+
+  /** Open file handles right now (bounded by maxOpenFiles except while all are busy). */
+  get openHandles(): number {
+    return this.cache.openCount;
+  }
+
+  isComplete(): boolean {
+    return this.wantedLeft === 0;
+  }
+
+  bytesLeft(): number {
+    return this.wantedLeft;
+  }
+
+  /** Decides which pieces are verified. First call: resume data is trusted for the files
+   *  whose size and mtime match it; pieces touching other existing files are rehashed;
+   *  pieces touching missing bytes are not had. Later calls rehash everything there. */
+  async check(opts: CheckOptions = {}): Promise<CheckResult> {
+    this.assertOpen();
+    const first = !this.checkedOnce;
+    this.checkedOnce = true;
+    const resume = first && this.resumeAtOpen?.ok ? this.resumeAtOpen.data : undefined;
+    const status = this.files.map((s, i): Status => {
+      if (s.kept === Kept.None) return 'none';
+      if (!first) return 'changed'; // a later check rehashes whatever is there
+      const r = resume?.files[i];
+      if (s.kept === Kept.Part) {
+        if (!this.partPre) return 'absent';
+        return resume?.part && r?.kept === Kept.Part && sameStamp(resume.part, this.partPre) ? 'trusted' : 'changed';
+      }
+      if (!s.pre) return 'absent';
+      return r?.kept === Kept.File && r.stamp && sameStamp(r.stamp, s.pre) ? 'trusted' : 'changed';
+    });
+    const resumeHave = resume ? new Bitfield(this.meta.pieceCount, resume.have) : undefined;
+
+    const total = this.meta.pieceCount;
+    const rehash: number[] = [];
+    let decided = 0;
+    for (let p = 0; p < total; p++) {
+      let verdict: 'have' | 'not' | 'hash' = 'have';
+      for (const sp of this.layout.spans(p * this.meta.pieceLength, this.layout.pieceLength(p))) {
+        const s = this.files[sp.file]!;
+        const st = status[sp.file]!;
+        // Bytes past the end of what was on disk at open are missing (not hashed).
+        let short = false;
+        if (first && s.kept === Kept.File) short = sp.fileOffset + sp.length > (s.pre?.size ?? 0);
+        if (first && s.kept === Kept.Part) short = this.meta.files[sp.file]!.offset + sp.fileOffset + sp.length > (this.partPre?.size ?? 0);
+        if (st === 'absent' || short) {
+          verdict = 'not';
+          break;
+        }
+        if (st === 'changed') verdict = 'hash';
+      }
+      if (verdict === 'have' && !resumeHave?.has(p)) verdict = resumeHave ? 'not' : 'hash';
+      if (verdict === 'hash') rehash.push(p);
+      else {
+        decided++;
+        if (verdict === 'have') this.markHave(p);
+        else this.unmarkHave(p);
+      }
+    }
+    opts.onProgress?.(decided, total);
+
+    const hashed = await this.rehash(rehash, (n) => {
+      decided += n;
+      opts.onProgress?.(decided, total);
+    }, opts.signal);
+    // Record the outcome so the next start is fast (and racy stamps get refreshed).
+    if (!resume || hashed > 0) await this.saveResume();
+    return { fromResume: resume !== undefined, havePieces: this.have.cardinality(), rehashedPieces: hashed };
+  }
+
+  /** SHA-1 of `data` (in a worker) against the torrent's hash of piece `index`. */
+  async verifyPiece(index: number, data: Buffer): Promise<boolean> {
+    const len = this.layout.pieceLength(index);
+    if (data.length !== len) throw new StorageError('STORAGE_BAD_PIECE', `piece ${index} is ${len} bytes, got ${data.length}`);
+    const digest = await this.pool.hash(data);
+    return digest.equals(this.expectedHash(index));
+  }
+
+  /** Writes a piece the caller has verified, then marks it had and schedules a resume
+   *  save. A piece already verified is not written again. */
+  async writePiece(index: number, data: Buffer): Promise<void> {
+    this.assertOpen();
+    const len = this.layout.pieceLength(index);
+    if (data.length !== len) throw new StorageError('STORAGE_BAD_PIECE', `piece ${index} is ${len} bytes, got ${data.length}`);
+    if (this.have.has(index)) return;
+    const running = this.writing.get(index);
+    if (running) return running;
+    const w = this.doWrite(index, data).finally(() => this.writing.delete(index));
+    this.writing.set(index, w);
+    return w;
+  }
+
+  /** Bytes [begin, begin+length) of a verified piece. */
+  async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+    this.assertOpen();
+    const len = this.layout.pieceLength(index);
+    if (!Number.isInteger(begin) || !Number.isInteger(length) || begin < 0 || length < 1 || begin + length > len) {
+      throw new StorageError('STORAGE_BAD_PIECE', `block ${begin}+${length} outside piece ${index} of ${len} bytes`);
+    }
+    if (!this.have.has(index)) throw new StorageError('STORAGE_NOT_VERIFIED', `piece ${index} is not verified`);
+    const buf = Buffer.allocUnsafe(length);
+    const complete = await this.readRange(index * this.meta.pieceLength + begin, buf);
+    if (!complete) {
+      this.unmarkHave(index);
+      this.scheduleSave();
+      throw new StorageError('STORAGE_DATA_MISSING', `piece ${index} is no longer on disk`);
+    }
+    return buf;
+  }
+
+  /** Writes resume data now (atomically; see docs/storage.md for the order of steps). */
+  saveResume(): Promise<void> {
+    const next = this.saveChain.then(() => this.snapshotAndSave(this.closed));
+    this.saveChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Stops writes, saves resume data, closes file handles. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      if (this.saveTimer) clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+      await Promise.allSettled([...this.writing.values()]);
+      try {
+        await this.saveResume();
+      } finally {
+        await this.cache.closeAll();
+      }
+    })();
+    return this.closing;
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
+  }
+
+  private expectedHash(index: number): Buffer {
+    return this.meta.pieces.subarray(index * 20, index * 20 + 20);
+  }
+
+  private markHave(p: number): void {
+    if (this.have.has(p)) return;
+    this.have.set(p);
+    if (this.wantedPieces.has(p)) this.wantedLeft -= this.layout.pieceLength(p);
+  }
+
+  private unmarkHave(p: number): void {
+    if (!this.have.has(p)) return;
+    this.have.clear(p);
+    if (this.wantedPieces.has(p)) this.wantedLeft += this.layout.pieceLength(p);
+  }
+
+  private async doWrite(index: number, data: Buffer): Promise<void> {
+    while (this.gate) await this.gate; // a resume snapshot is being taken
+    this.assertOpen();
+    this.inflightWrites++;
+    try {
+      const start = index * this.meta.pieceLength;
+      await Promise.all(
+        this.layout.spans(start, data.length).map((sp) => {
+          const s = this.files[sp.file]!;
+          if (s.kept === Kept.None) return undefined;
+          const chunk = data.subarray(sp.bufOffset, sp.bufOffset + sp.length);
+          if (s.kept === Kept.Part) {
+            this.partDirty = true;
+            return this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => writeAll(fh, chunk, start + sp.bufOffset));
+          }
+          s.dirty = true;
+          return this.cache.use(sp.file, this.layout.paths[sp.file]!, { write: true, create: true }, async (fh) => {
+            if (s.oversize) {
+              s.oversize = false;
+              await fh.truncate(this.meta.files[sp.file]!.length);
+            }
+            await writeAll(fh, chunk, sp.fileOffset);
+          });
+        }),
+      );
+      this.markHave(index);
+    } catch (e) {
+      if (e instanceof StorageError) throw e;
+      throw ioError(`cannot write piece ${index} to`, this.dir, e);
+    } finally {
+      if (--this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
+    }
+    this.scheduleSave();
+  }
+
+  /** Reads torrent bytes [start, start+buf.length) into `buf`. Pad files and holes past a
+   *  short file's end read as zeros; returns false if any file byte was missing. */
+  private async readRange(start: number, buf: Buffer): Promise<boolean> {
+    let complete = true;
+    let covered = 0;
+    const spans: Span[] = this.layout.spans(start, buf.length);
+    await Promise.all(
+      spans.map(async (sp) => {
+        covered += sp.length;
+        const s = this.files[sp.file]!;
+        const into = buf.subarray(sp.bufOffset, sp.bufOffset + sp.length);
+        if (s.kept === Kept.None) {
+          into.fill(0);
+          return;
+        }
+        const part = s.kept === Kept.Part;
+        try {
+          const n = await this.cache.use(part ? PART_KEY : sp.file, part ? this.partPath : this.layout.paths[sp.file]!, { write: false }, (fh) =>
+            readAll(fh, into, part ? start + sp.bufOffset : sp.fileOffset),
+          );
+          if (n < sp.length) {
+            into.fill(0, n);
+            complete = false;
+          }
+        } catch (e) {
+          if (e instanceof StorageError && e.code === 'STORAGE_DATA_MISSING') {
+            into.fill(0);
+            complete = false;
+            return;
+          }
+          throw e;
+        }
+      }),
+    );
+    if (covered < buf.length) buf.fill(0, covered); // cannot happen with a validated layout
+    return complete;
+  }
+
+  /** Hashes `pieces` (ascending) in batches of whole pieces, reading ahead a bounded number
+   *  of bytes; sets have for each piece that matches. Returns how many were hashed. */
+  private async rehash(pieces: number[], progress: (n: number) => void, signal: AbortSignal | undefined): Promise<number> {
+    const pl = this.meta.pieceLength;
+    const batchPieces = Math.max(1, Math.floor(CHECK_BATCH_BYTES / pl));
+    const budget = Math.max(CHECK_READ_AHEAD_BYTES, 2 * pl);
+    const inflight = new Set<Promise<void>>();
+    let inflightBytes = 0;
+    let failure: unknown;
+    let hashed = 0;
+    let i = 0;
+    while (i < pieces.length && failure === undefined) {
+      if (signal?.aborted) break;
+      if (this.closed) {
+        failure = new StorageError('STORAGE_CLOSED', 'storage is closed');
+        break;
+      }
+      // A batch: consecutive pieces only, so it is one contiguous torrent range.
+      const first = pieces[i]!;
+      let n = 1;
+      while (n < batchPieces && i + n < pieces.length && pieces[i + n] === first + n) n++;
+      i += n;
+      const start = first * pl;
+      const bytes = (first + n - 1) * pl + this.layout.pieceLength(first + n - 1) - start;
+      while (inflight.size > 0 && inflightBytes + bytes > budget) await Promise.race(inflight);
+      inflightBytes += bytes;
+      const task = (async () => {
+        // allocUnsafeSlow: a buffer owning its ArrayBuffer, so it can be moved to the worker.
+        const buf = Buffer.allocUnsafeSlow(bytes);
+        await this.readRange(start, buf);
+        const digests = await this.pool.hashChunks(buf, pl, { transfer: true });
+        for (let k = 0; k < n; k++) {
+          const p = first + k;
+          if (digests.subarray(k * 20, k * 20 + 20).equals(this.expectedHash(p))) this.markHave(p);
+          else this.unmarkHave(p);
+        }
+        hashed += n;
+        progress(n);
+      })()
+        .catch((e: unknown) => {
+          failure ??= e;
+        })
+        .finally(() => {
+          inflightBytes -= bytes;
+          inflight.delete(task);
+        });
+      inflight.add(task);
+    }
+    await Promise.all(inflight);
+    if (failure !== undefined) throw failure;
+    if (signal?.aborted) throw new StorageError('STORAGE_CHECK_ABORTED', 'check aborted');
+    return hashed;
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer || this.closed) return;
+    const delay = Math.max(0, this.lastSaveAt + RESUME_SAVE_INTERVAL_MS - Date.now());
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.saveResume().catch((e: unknown) => {
+        const err = e instanceof StorageError ? e : ioError('cannot save resume data to', this.resumePath, e);
+        this.opts.onResumeError?.(err);
+      });
+    }, delay);
+    this.saveTimer.unref();
+  }
+
+  /** The snapshot protocol (docs/storage.md): hold new writes and wait for running ones,
+   *  copy the bitfield and stamp the files written since the last snapshot, let writes
+   *  go on, fdatasync those files, then replace the resume file atomically. */
+  private async snapshotAndSave(final: boolean): Promise<void> {
+    this.lastSaveAt = Date.now();
+    let release!: () => void;
+    this.gate = new Promise<void>((r) => (release = r));
+    const synced: number[] = [];
+    let syncPart = false;
+    let have: Uint8Array;
+    try {
+      if (this.inflightWrites > 0) await new Promise<void>((r) => this.writesDrained.push(r));
+      have = Uint8Array.from(this.have.bytes);
+      const nowNs = BigInt(Date.now()) * 1_000_000n;
+      const stampOf = (st: DiskStat | undefined): FileStamp | undefined =>
+        st && { size: st.size, mtimeNs: st.mtimeNs, racy: !final && st.mtimeNs + RACY_MTIME_WINDOW_NS > nowNs };
+      for (let i = 0; i < this.files.length; i++) {
+        const s = this.files[i]!;
+        if (s.kept !== Kept.File || !(s.dirty || !s.stamp || s.stamp.racy)) continue;
+        if (s.dirty) synced.push(i);
+        s.dirty = false;
+        s.stamp = stampOf(await statFile(this.dir, this.layout.paths[i]!));
+      }
+      if (this.partDirty || !this.partStamp || this.partStamp.racy) {
+        syncPart = this.partDirty;
+        this.partDirty = false;
+        this.partStamp = stampOf(await statFile(this.dir, this.partPath));
+      }
+    } finally {
+      this.gate = undefined;
+      release();
+    }
+    // Data before bookkeeping: the pieces the new resume data claims must be on disk.
+    for (const i of synced) {
+      if (this.files[i]!.stamp) await this.cache.datasync(i, this.layout.paths[i]!).catch(() => undefined);
+    }
+    if (syncPart && this.partStamp) await this.cache.datasync(PART_KEY, this.partPath).catch(() => undefined);
+    const data = encodeResume({
+      infoHash: this.meta.infoHash,
+      pieceLength: this.meta.pieceLength,
+      pieceCount: this.meta.pieceCount,
+      have,
+      files: this.files.map((s) => ({ kept: s.kept === Kept.File && !s.stamp ? Kept.Absent : s.kept, stamp: s.kept === Kept.File ? s.stamp : undefined })),
+      part: this.partStamp,
+    });
+    await writeFileAtomic(this.resumePath, data);
+  }
+}
+
+function sameStamp(a: FileStamp, b: DiskStat | FileStamp): boolean {
+  return !a.racy && a.size === b.size && a.mtimeNs === b.mtimeNs;
+}
+
+async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
+    if (bytesWritten <= 0) throw new Error('short write');
+    off += bytesWritten;
+  }
+}
+
+/** Reads until `into` is full or end of file; returns the bytes read. */
+async function readAll(fh: FileHandle, into: Buffer, position: number): Promise<number> {
+  let off = 0;
+  while (off < into.length) {
+    const { bytesRead } = await fh.read(into, off, into.length - off, position + off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return off;
+}
