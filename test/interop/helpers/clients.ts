@@ -18,3 +18,5 @@ export type { MakeTorrentOptions } from './torrents.js';
 export { compareTrees, assertSameTree } from './trees.js';
 export type { CompareOptions, CompareResult } from './trees.js';
 
+export { runTransfer, makeTreePayload, makeBigPayload } from './transfer.js';
+export type { Client, Payload, TransferResult } from './transfer.js';

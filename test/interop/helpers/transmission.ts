@@ -203,8 +203,9 @@ export class Transmission {
   }
 
   /** Stops the torrent (flushes its cache and closes its files). */
-  async stopTorrent(id: number): Promise<void> {
+  async stopTorrent(id: number, timeoutMs = 10_000): Promise<void> {
     await this.rpc('torrent-stop', { ids: [id] });
+    await this.waitState(id, timeoutMs, `transmission torrent ${id} stopped`, (t) => t.status === TR_STATUS.stopped);
   }
 
   /** Ends the daemon gracefully (it flushes and sends `stopped` announces). */
