@@ -1,7 +1,7 @@
 // TrackerClient over BEP 12 tiers: order, promotion of a responsive tracker, fall-through to
 // the next tier, events, re-announce on the interval, backoff, a bounded stop().
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import { encode } from '../../../src/bencode/index.js';
 import { TrackerClient, type AnnounceEvent, type TrackerErrorEvent } from '../../../src/tracker/client/index.js';
@@ -154,7 +154,7 @@ test('stop() is bounded when the tracker stops answering, and never sends stoppe
 test("a tracker-error with no listener does not throw; 'error' is never emitted", async () => {
   const c = client([['http://127.0.0.1:1/announce']]);
   let errorEvents = 0;
-  c.on('error', () => errorEvents++);
+  (c as unknown as EventEmitter).on('error', () => errorEvents++);
   c.start();
   await new Promise((r) => setTimeout(r, 300));
   await c.stop();
