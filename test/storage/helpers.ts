@@ -59,3 +59,26 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   const dir = await mkdtemp(join(tmpdir(), 'sta-storage-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/** Deterministic bytes (so two processes build the same torrent). */
+export function detPayload(n: number, seed = 'sta'): Buffer {
+  const out = Buffer.alloc(n);
+  let block = createHash('sha256').update(seed).digest();
+  for (let off = 0; off < n; off += 32) {
+    block.copy(out, off, 0, Math.min(32, n - off));
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
+
+/** The torrent of the crash test: 4 files (one 0-byte), 16 KiB pieces, 131 pieces. */
+export function crashMeta(): { meta: Metainfo; payload: Buffer } {
+  const files: FileSpec[] = [
+    { path: ['a.bin'], length: 700_001 },
+    { path: ['empty'], length: 0 },
+    { path: ['sub', 'b.bin'], length: 1_000_000 },
+    { path: ['c.bin'], length: 444_444 },
+  ];
+  const total = files.reduce((a, f) => a + f.length, 0);
+  return makeMeta({ name: 'crash', files, pieceLength: 16384, payload: detPayload(total) });
+}
