@@ -1,0 +1,272 @@
+// The download side of a torrent: keeps each peer's request pipeline full from the piece
+// picker, assembles arriving blocks into piece buffers, verifies each piece (SHA-1 in the
+// storage's workers), writes it, and feeds hash failures to smart ban.
+import { createHash } from 'node:crypto';
+import {
+  BLOCK_SIZE,
+  pipelineDepth,
+  type BlockAttribution,
+  type BlockRequest,
+} from '../peer/download/index.js';
+import { Bitfield } from '../util/index.js';
+import type { TorrentContext } from './context.js';
+import type { Peer } from './peer.js';
+
+/** Spare piece buffers kept for reuse, so a steady download allocates nothing per piece. */
+const SPARE_PIECE_BUFFERS = 8;
+
+export class Downloader {
+  private readonly buffers = new Map<number, Buffer>();
+  private readonly spare: Buffer[] = [];
+  /** Pieces being hashed or written. */
+  private readonly verifying = new Set<number>();
+  private stopped = false;
+
+  constructor(private readonly t: TorrentContext) {}
+
+  get piecesInMemory(): number {
+    return this.buffers.size + this.verifying.size;
+  }
+
+  // --- availability and interest ---
+
+  /** The peer's bitfield (or have-all/none) arrived, or metadata made it known. */
+  onBitfield(peer: Peer): void {
+    const pk = this.t.picker;
+    const bf = peer.conn.peerBitfield;
+    if (!pk || !bf) return;
+    // Count only what was not counted yet: a bitfield may come after haves.
+    const counted = (peer.counted ??= new Bitfield(pk.pieceCount));
+    for (const i of bf.indexes()) {
+      if (counted.has(i)) continue;
+      counted.set(i);
+      pk.peerHas(i);
+    }
+    this.updateInterest(peer);
+    this.fill(peer, true);
+  }
+
+  onHave(peer: Peer, index: number): void {
+    const pk = this.t.picker;
+    if (!pk) return;
+    const counted = (peer.counted ??= new Bitfield(pk.pieceCount));
+    if (counted.has(index)) return;
+    counted.set(index);
+    pk.peerHas(index);
+    if (!peer.conn.amInterested && pk.isWanted(index) && !pk.have.has(index)) {
+      peer.conn.sendInterested();
+      this.t.requestRechoke();
+    }
+    this.fill(peer);
+  }
+
+  updateInterest(peer: Peer): void {
+    const pk = this.t.picker;
+    const bf = peer.conn.peerBitfield;
+    const want = !!pk && !!bf && !this.stopped && pk.interestedIn(bf);
+    if (want && !peer.conn.amInterested) peer.conn.sendInterested();
+    else if (!want && peer.conn.amInterested) peer.conn.sendNotInterested();
+  }
+
+  // --- requests ---
+
+  /** Tops up the peer's pipeline to its depth. */
+  fill(peer: Peer, force = false): void {
+    const pk = this.t.picker;
+    if (!pk || peer.closed || this.stopped || !peer.conn.peerBitfield) return;
+    const conn = peer.conn;
+    if (conn.peerChoking && conn.peerAllowedFast.size === 0) return;
+    if (!conn.amInterested) return;
+    const depth = pipelineDepth({ rateBps: conn.downloadRate(), peerReqq: peer.reqq, snubbed: peer.snubbed });
+    const need = depth - peer.outstanding.size;
+    // Refill in batches: one picker pass per several blocks, not one per block.
+    const batch = force ? 1 : Math.max(1, depth >> 3);
+    if (need < batch) return;
+    const reqs = pk.pickBlocks(peer, need);
+    const now = this.t.now();
+    for (const r of reqs) {
+      peer.outstanding.add(r, now);
+      conn.sendRequest(r.piece, r.begin, r.length);
+    }
+  }
+
+  fillAll(): void {
+    for (const p of this.t.peers.values()) this.fill(p, true);
+  }
+
+  onUnchoke(peer: Peer): void {
+    this.fill(peer, true);
+  }
+
+  onChoke(peer: Peer): void {
+    // BEP 3: a choke drops our requests. With BEP 6 the peer rejects each one instead
+    // (allowed-fast ones may still come), so only then keep them.
+    if (!peer.conn.fast) this.releaseAll(peer);
+  }
+
+  onReject(peer: Peer, index: number, begin: number): void {
+    if (peer.outstanding.remove(index, begin)) this.t.picker?.releaseBlock(peer.id, index, begin);
+  }
+
+  /** The peer is gone: its requests go back to the picker, its pieces stop counting. */
+  onClose(peer: Peer): void {
+    this.releaseAll(peer);
+    if (peer.counted) this.t.picker?.peerGone(peer.counted);
+    peer.counted = null;
+  }
+
+  private releaseAll(peer: Peer): void {
+    peer.outstanding.clear();
+    this.t.picker?.releasePeer(peer.id);
+  }
+
+  /** Once a second: timed-out requests go elsewhere, snubbing peers get a short pipeline,
+   *  and every pipeline is topped up. */
+  tick(now: number): void {
+    const pk = this.t.picker;
+    if (!pk) return;
+    for (const peer of this.t.peers.values()) {
+      const expired = peer.outstanding.expire(now);
+      for (const r of expired) {
+        pk.releaseBlock(peer.id, r.piece, r.begin);
+        peer.conn.sendCancel(r.piece, r.begin, r.length);
+      }
+      peer.snubbed = peer.outstanding.isSnubbing(now);
+      this.updateInterest(peer);
+    }
+    this.fillAll();
+  }
+
+  // --- blocks ---
+
+  onBlock(peer: Peer, index: number, begin: number, block: Buffer): void {
+    const pk = this.t.picker;
+    if (!pk) return;
+    peer.outstanding.take(index, begin, block.length, this.t.now());
+    const size = pk.pieceSize(index);
+    if (index >= pk.pieceCount || begin % BLOCK_SIZE !== 0 || block.length !== Math.min(BLOCK_SIZE, size - begin)) {
+      return; // not a block we could have asked for; the connection already counted it
+    }
+    const res = pk.blockReceived(peer.id, index, begin);
+    if (res.status === 'accepted') {
+      let buf = this.buffers.get(index);
+      if (!buf) {
+        buf = this.allocPiece(size);
+        this.buffers.set(index, buf);
+      }
+      block.copy(buf, begin);
+      this.t.addDownloaded(block.length);
+      for (const id of res.cancel) {
+        const other = this.t.peers.get(id);
+        if (other && other.outstanding.remove(index, begin)) other.conn.sendCancel(index, begin, block.length);
+      }
+      if (res.pieceComplete) {
+        this.buffers.delete(index);
+        void this.verify(index, buf);
+      }
+    }
+    this.fill(peer);
+  }
+
+  private allocPiece(size: number): Buffer {
+    const s = this.spare.pop();
+    if (s && s.length >= size) return s.length === size ? s : s.subarray(0, size);
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  private recycle(buf: Buffer): void {
+    const pl = this.t.meta?.pieceLength ?? 0;
+    // Only full-size buffers are worth keeping (the last piece may be short).
+    if (buf.buffer.byteLength === pl && this.spare.length < SPARE_PIECE_BUFFERS) {
+      this.spare.push(Buffer.from(buf.buffer, buf.byteOffset, pl));
+    }
+  }
+
+  private async verify(index: number, buf: Buffer): Promise<void> {
+    const { storage, picker: pk } = this.t;
+    if (!storage || !pk) return;
+    this.verifying.add(index);
+    const senders = pk.sendersOf(index);
+    try {
+      const ok = await storage.verifyPiece(index, buf);
+      if (this.stopped) return;
+      if (!ok) {
+        this.hashFailed(index, buf, senders);
+        return;
+      }
+      await storage.writePiece(index, buf);
+      if (this.stopped) return;
+      if (this.t.smartBan.hasFailed(index)) {
+        for (const b of this.t.smartBan.piecePassed(index, blockDigests(buf))) this.t.ban(b.address, b.reason);
+      }
+      pk.pieceVerified(index);
+      this.t.pieceDone(index, this.addressesOf(senders));
+    } catch (e) {
+      if (this.stopped) return;
+      // A disk error: the piece goes back to the pool; the torrent reports the error.
+      pk.pieceFailed(index);
+      this.t.events.emit('error', e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.verifying.delete(index);
+      this.recycle(buf);
+    }
+  }
+
+  private hashFailed(index: number, buf: Buffer, senders: number[]): void {
+    const pk = this.t.picker!;
+    pk.pieceFailed(index);
+    this.t.events.emit('hash-failed', { index });
+    const digests = blockDigests(buf);
+    const blocks: BlockAttribution[] = senders.map((id, b) => ({
+      address: this.banKeyOf(id),
+      begin: b * BLOCK_SIZE,
+      digest: digests.get(b * BLOCK_SIZE) ?? '',
+    }));
+    for (const d of this.t.smartBan.pieceFailed(index, blocks)) this.t.ban(d.address, d.reason);
+    this.fillAll();
+  }
+
+  /** Peer ids are per connection; smart ban needs addresses that outlive it. */
+  private readonly idToBanKey = new Map<number, string>();
+
+  rememberPeer(peer: Peer): void {
+    if (this.idToBanKey.size > 100_000) this.idToBanKey.clear();
+    this.idToBanKey.set(peer.id, peer.banKey);
+  }
+
+  private banKeyOf(id: number): string | undefined {
+    return this.idToBanKey.get(id);
+  }
+
+  private addressesOf(ids: number[]): string[] {
+    const out = new Set<string>();
+    for (const id of ids) {
+      const k = this.idToBanKey.get(id);
+      if (k) out.add(k);
+    }
+    return [...out];
+  }
+
+  /** Requests outstanding in all (diagnostics). */
+  outstandingCount(): number {
+    let n = 0;
+    for (const p of this.t.peers.values()) n += p.outstanding.size;
+    return n;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.buffers.clear();
+    this.spare.length = 0;
+  }
+}
+
+function blockDigests(buf: Buffer): Map<number, string> {
+  const out = new Map<number, string>();
+  for (let begin = 0; begin < buf.length; begin += BLOCK_SIZE) {
+    out.set(begin, createHash('sha1').update(buf.subarray(begin, Math.min(buf.length, begin + BLOCK_SIZE))).digest('hex'));
+  }
+  return out;
+}
+
+export type { BlockRequest };

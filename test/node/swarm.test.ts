@@ -1,0 +1,121 @@
+// End-to-end over 127.0.0.1 at library level: one seeding node, leeching nodes, real
+// sockets, real storage. Outputs compared byte for byte.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StaNode, type Torrent } from '../../src/node/index.js';
+import { createTorrent, makeMagnet, parseMagnet, type Metainfo } from '../../src/torrent/index.js';
+import { makeFile, makePayloadTree } from '../interop/helpers/payload.js';
+import { assertSameTree } from '../interop/helpers/trees.js';
+
+const IGNORE = /^\.sta(\/|$)/;
+
+async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'sta-node-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function complete(t: Torrent, ms = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (t.state === 'seeding') return resolve();
+    const timer = setTimeout(() => reject(new Error(`not complete in ${ms} ms: ${JSON.stringify(t.progress())}`)), ms);
+    t.once('complete', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function seedOf(dataDir: string, meta: Metainfo): Promise<{ node: StaNode; torrent: Torrent }> {
+  const node = await StaNode.start({ port: 0, host: '127.0.0.1' });
+  const torrent = await node.add({ kind: 'metainfo', meta }, { dir: dataDir, noTracker: true });
+  assert.equal(torrent.state, 'seeding');
+  return { node, torrent };
+}
+
+test('a leecher fetches a multi-file tree with 0-byte files from a seeder', async () => {
+  await withTmp(async (dir) => {
+    const src = join(dir, 'src', 'tree');
+    await makePayloadTree(src);
+    const { meta } = await createTorrent({ path: src, pieceLength: 32768, creationDate: null });
+    const seed = await seedOf(join(dir, 'src'), meta);
+    const leech = await StaNode.start({ port: 0, host: '127.0.0.1' });
+    try {
+      const t = await leech.add({ kind: 'metainfo', meta }, { dir: join(dir, 'dst'), noTracker: true, peers: [`127.0.0.1:${seed.node.port}`] });
+      await complete(t);
+      await assertSameTree(join(dir, 'src'), join(dir, 'dst'), { ignore: IGNORE });
+      assert.equal(t.progress().fraction, 1);
+    } finally {
+      await leech.close();
+      await seed.node.close();
+    }
+  });
+});
+
+test('three leechers download from one seeder at once, and from each other', async () => {
+  await withTmp(async (dir) => {
+    await makeFile(join(dir, 'src', 'big.bin'), 6 * 1024 * 1024 + 123, 'big');
+    const { meta } = await createTorrent({ path: join(dir, 'src', 'big.bin'), pieceLength: 65536, creationDate: null });
+    const seed = await seedOf(join(dir, 'src'), meta);
+    const nodes = await Promise.all([0, 1, 2].map(() => StaNode.start({ port: 0, host: '127.0.0.1' })));
+    try {
+      const ts = await Promise.all(
+        nodes.map((n, i) =>
+          n.add({ kind: 'metainfo', meta }, {
+            dir: join(dir, `dst${i}`),
+            noTracker: true,
+            peers: [`127.0.0.1:${seed.node.port}`, ...nodes.filter((o) => o !== n).map((o) => `127.0.0.1:${o.port}`)],
+          }),
+        ),
+      );
+      await Promise.all(ts.map((t) => complete(t)));
+      for (let i = 0; i < 3; i++) await assertSameTree(join(dir, 'src'), join(dir, `dst${i}`), { ignore: IGNORE });
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+      await seed.node.close();
+    }
+  });
+});
+
+test('a magnet link fetches its metadata from the peer, then the data', async () => {
+  await withTmp(async (dir) => {
+    await makeFile(join(dir, 'src', 'm.bin'), 300_001, 'magnet');
+    const { meta } = await createTorrent({ path: join(dir, 'src', 'm.bin'), pieceLength: 16384, creationDate: null });
+    const seed = await seedOf(join(dir, 'src'), meta);
+    const leech = await StaNode.start({ port: 0, host: '127.0.0.1' });
+    try {
+      const magnet = parseMagnet(makeMagnet({ infoHash: meta.infoHash, name: meta.name }));
+      const t = await leech.add({ kind: 'magnet', magnet }, { dir: join(dir, 'dst'), noTracker: true, peers: [`127.0.0.1:${seed.node.port}`] });
+      await complete(t);
+      await assertSameTree(join(dir, 'src'), join(dir, 'dst'), { ignore: IGNORE });
+    } finally {
+      await leech.close();
+      await seed.node.close();
+    }
+  });
+});
+
+test('--only fetches just the matching files', async () => {
+  await withTmp(async (dir) => {
+    const src = join(dir, 'src', 'tree');
+    await makePayloadTree(src);
+    const { meta } = await createTorrent({ path: src, pieceLength: 16384, creationDate: null });
+    const seed = await seedOf(join(dir, 'src'), meta);
+    const leech = await StaNode.start({ port: 0, host: '127.0.0.1' });
+    try {
+      const t = await leech.add({ kind: 'metainfo', meta }, { dir: join(dir, 'dst'), noTracker: true, only: ['sub/zz/*'], peers: [`127.0.0.1:${seed.node.port}`] });
+      await complete(t);
+      await assertSameTree(join(src, 'sub', 'zz'), join(dir, 'dst', 'tree', 'sub', 'zz'));
+      assert.ok(t.progress().downloaded < 65537 + 2 * 16384, `downloaded ${t.progress().downloaded}`);
+    } finally {
+      await leech.close();
+      await seed.node.close();
+    }
+  });
+});
