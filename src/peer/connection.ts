@@ -293,9 +293,11 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.closedInfo;
   }
 
-  /** Closes the connection (idempotent); 'close' is emitted once with this reason. */
+  /** Closes the connection (idempotent); 'close' is emitted once with this reason. Pass a
+   *  WireError (e.g. a bad ut_metadata message found by the engine) to mark it a protocol
+   *  violation (`CloseInfo.violation`), which the engine may ban for. */
   close(reason = 'closed by us', error?: Error): void {
-    this.closeWith(reason, error, false);
+    this.closeWith(reason, error, error instanceof WireError);
   }
 
   // ---- torrent shape -------------------------------------------------------------

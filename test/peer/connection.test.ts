@@ -468,3 +468,12 @@ test('ipToBytes gives BEP 10 yourip bytes', () => {
   assert.deepEqual(ipToBytes('2001:db8::8:1')?.toString('hex'), '20010db8000000000000000000080001');
   assert.equal(ipToBytes('nonsense'), undefined);
 });
+
+test('close with a WireError marks a protocol violation the engine found', async () => {
+  const { a, b } = await pair();
+  a.close('protocol violation: bad ut_metadata', new WireError('WIRE_BAD_METADATA', 'bad piece'));
+  assert.equal(a.closeInfo?.violation, true);
+  assert.equal(a.closeInfo?.code, 'WIRE_BAD_METADATA');
+  b.close('plain');
+  assert.equal(b.closeInfo?.violation, false);
+});
