@@ -139,8 +139,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     server.maxConnections = HTTP_MAX_CONNECTIONS;
     server.maxHeadersCount = 64;
     // A client error (bad request line, oversized headers) closes that connection only.
-    server.on('clientError', (_e, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+      const status = e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
   }
