@@ -7,10 +7,14 @@ import type { Socket } from 'node:net';
 import { MessageId, writeBlockMessage, writeIndexMessage, writePieceHeader } from './wire/index.js';
 
 const SLAB_SIZE = 16 * 1024;
+/** Senders are told to wait for 'drain' once this much is queued. The socket's own mark
+ *  (16 KiB) would stop an uploader after every block; 1 MiB keeps ~64 blocks queued per
+ *  peer so a fast link never starves between disk reads, and still bounds memory per peer. */
+export const SEND_BUFFER_LIMIT = 1024 * 1024;
 
 export class Outbox {
   bytesWritten = 0;
-  /** A write returned false: the socket's buffer is past its high-water mark until 'drain'. */
+  /** More than SEND_BUFFER_LIMIT is queued: wait for the socket's 'drain' (it empties). */
   needDrain = false;
   private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
   private start = 0;
@@ -112,6 +116,7 @@ export class Outbox {
 
   private write(b: Buffer): void {
     this.bytesWritten += b.length;
-    if (!this.socket.write(b)) this.needDrain = true;
+    this.socket.write(b);
+    if (this.socket.writableLength >= SEND_BUFFER_LIMIT) this.needDrain = true;
   }
 }
