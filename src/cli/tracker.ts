@@ -73,8 +73,8 @@ export function register(program: Command): Command {
         const where = [flags.http ? `http://${flags.host}:${tracker.port}/announce` : '', flags.udp ? `udp://${flags.host}:${tracker.port}` : '']
           .filter(Boolean)
           .join(' and ');
-        process.stdout.write(`tracker listening on ${where} (store ${tracker.store.kind}, interval ${flags.interval}s)\n`);
-        await new Promise<void>((resolve) => {
+        // Handlers first, then the ready line: a supervisor may signal as soon as it reads it.
+        const stopped = new Promise<void>((resolve) => {
           const stop = () => {
             process.off('SIGINT', stop);
             process.off('SIGTERM', stop);
@@ -86,6 +86,8 @@ export function register(program: Command): Command {
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);
         });
+        process.stdout.write(`tracker listening on ${where} (store ${tracker.store.kind}, interval ${flags.interval}s)\n`);
+        await stopped;
       }),
     );
 }
