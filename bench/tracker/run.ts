@@ -21,7 +21,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -62,7 +62,7 @@ if (!(durationS > 0 && durationS <= 300)) throw new Error('--duration must be 1.
 // ---------- targets ----------
 interface Running {
   port: number;
-  pids: number[]; // processes whose CPU and RSS count (the server, plus redis-server for sta-redis)
+  pids: number[]; // processes whose CPU and RSS count (the server, then redis-server for sta-redis)
   stop: () => Promise<void>;
 }
 
@@ -217,6 +217,8 @@ interface Measure {
   perS: number;
   detail: string;
   cpuS: number;
+  /** CPU seconds per process of the target (sta and redis-server for sta-redis). */
+  cpuSplit: number[];
   wallS: number;
 }
 
@@ -287,12 +289,12 @@ async function runUdp(port: number, udpReuse: boolean): Promise<{ perS: number; 
 }
 
 async function measure(run: Running, mode: Mode): Promise<Measure> {
-  const cpu0 = run.pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const cpu0 = run.pids.map((p) => cpuSeconds(p));
   const t0 = performance.now();
   const r = mode.startsWith('udp') ? await runUdp(run.port, mode === 'udp-reuse') : await runWrk(run.port, mode === 'http-keepalive');
   const wallS = (performance.now() - t0) / 1000;
-  const cpuS = run.pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
-  return { ...r, cpuS, wallS };
+  const cpuSplit = run.pids.map((p, i) => cpuSeconds(p) - cpu0[i]!);
+  return { ...r, cpuS: cpuSplit.reduce((a, b) => a + b, 0), cpuSplit, wallS };
 }
 
 // ---------- memory of the memory store ----------
@@ -324,7 +326,8 @@ async function main(): Promise<void> {
   console.log(
     `# bench/tracker: ${durationS}s per measurement; wrk -t${wrkThreads} -c${wrkConnections}; ` +
       `UDP ${udpWorkers} generator thread(s) x ${udpInFlight} in flight; best of ${repeat}; ` +
-      `1000 torrents x 10,000 peers, numwant 50; all on 127.0.0.1 (${(await import('node:os')).cpus().length} CPUs shared by load and server)`,
+      `1000 torrents x 10,000 peers, numwant 50; all on 127.0.0.1 (${os.cpus().length} CPUs shared by load and server; ` +
+      `load average ${os.loadavg()[0]!.toFixed(1)} at start: other work on the box skews every row)`,
   );
   const table = new Map<TargetName, Partial<Record<Mode, Measure>> & { rss?: number; error?: string }>();
   for (const t of targets) {
@@ -346,6 +349,7 @@ async function main(): Promise<void> {
         row[m] = r;
         console.log(
           `${t.padEnd(19)} ${m.padEnd(15)} ${fmt(r.perS).padStart(8)} announces/s  server CPU ${((100 * r.cpuS) / r.wallS).toFixed(0)}%` +
+            (r.cpuSplit.length > 1 ? ` (${r.cpuSplit.map((c) => ((100 * c) / r.wallS).toFixed(0) + '%').join(' + ')})` : '') +
             (r.detail ? `  (${r.detail})` : ''),
         );
       }

@@ -130,6 +130,13 @@ const deadline = setTimeout(finish, params.durationMs);
 // replies arrive.
 sock.bind(0, '127.0.0.1', () => {
   sock.connect(params.port, params.host, () => {
-    for (let s = 0; s < slots; s++) sendConnect(s);
+    // Ramp up in small batches: a burst of every slot at once overflows the target's receive
+    // buffer and shows up as lost packets that say nothing about the target.
+    let s = 0;
+    const ramp = (): void => {
+      for (const end = Math.min(slots, s + 16); s < end; s++) sendConnect(s);
+      if (s < slots && !done) setTimeout(ramp, 1);
+    };
+    ramp();
   });
 });
