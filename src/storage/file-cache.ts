@@ -111,6 +111,9 @@ export class FileCache {
           throw ioError('cannot open', e.path, err2);
         }
       }
+      if (opts.write && (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')) {
+        throw new StorageError('STORAGE_READ_ONLY', `cannot write ${e.path}: ${code}`, 1, { cause: err });
+      }
       if (code === 'ELOOP') throw new StorageError('STORAGE_UNSAFE_PATH', `refusing ${e.path}: it is a symlink`, 2, { cause: err });
       if (code === 'ENOENT') throw new StorageError('STORAGE_DATA_MISSING', `${e.path} is missing`, 1, { cause: err });
       throw ioError('cannot open', e.path, err);
