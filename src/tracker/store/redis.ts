@@ -94,12 +94,14 @@ if stored then
     redis.call('HDEL', S, id)
   end
   redis.call('ZADD', T, now, id)
-  redis.call('ZADD', IDX, now, hex)
+  -- The index only needs a swarm's latest join: expire() forgets a swarm only once its
+  -- last peer is gone, so re-announces of known peers need not touch it.
+  if not known then redis.call('ZADD', IDX, now, hex) end
   redis.call('PEXPIRE', S, ttl)
   redis.call('PEXPIRE', L, ttl)
   redis.call('PEXPIRE', T, ttl)
 end
-if redis.call('EXISTS', D) == 1 then redis.call('PEXPIRE', D, ttl) end
+redis.call('PEXPIRE', D, ttl)
 local nS = redis.call('HLEN', S)
 local nL = redis.call('HLEN', L)
 local cS, cL = nS, nL
