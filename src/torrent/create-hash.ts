@@ -4,6 +4,7 @@
 // into one reused buffer, and writes each 20-byte SHA-1 straight into shared memory.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { TorrentError } from './errors.js';
 
 /** Bytes read per positional read: small enough that the bytes are still in the CPU cache
  *  when SHA-1 runs over them, big enough that syscalls cost nothing. */
@@ -31,8 +32,11 @@ export interface HashJob {
   hashes: SharedArrayBuffer;
 }
 
-export class FileChangedError extends Error {
-  readonly code = 'TORRENT_FILE_CHANGED';
+/** A file got shorter while it was hashed: the work failed (exit 1), the input was fine. */
+export class FileChangedError extends TorrentError {
+  constructor(message: string) {
+    super('TORRENT_FILE_CHANGED', message, 1);
+  }
 }
 
 export class PieceHasher {

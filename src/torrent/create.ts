@@ -11,11 +11,11 @@ import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encode, type BDict, type Encodable } from '../bencode/index.js';
-import { ABORT, BATCH_BYTES, BATCHES_DONE, PieceHasher, type HashJob } from './create-hash.js';
+import { ABORT, BATCH_BYTES, BATCHES_DONE, FileChangedError, PieceHasher, type HashJob } from './create-hash.js';
 import { TorrentError } from './errors.js';
 import { MAX_FILES } from './limits.js';
 import { encodeTorrent, parseTorrent } from './metainfo.js';
-import { unsafeReason } from './paths.js';
+import { assertSafePath, unsafeReason } from './paths.js';
 import { choosePieceLength, isValidCreatePieceLength } from './piece-length.js';
 import type { Metainfo } from './types.js';
 
@@ -60,9 +60,12 @@ interface WalkedFile {
 const SMALL_FOR_THREADS = 16 << 20;
 const PROGRESS_INTERVAL_MS = 100;
 
-/** Byte order of UTF-8 names (what `LC_ALL=C sort` gives): the same on every machine. */
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+/** Names in byte order of their UTF-8 (what `LC_ALL=C sort` gives): the same everywhere. */
+function sortedByBytes(names: string[]): string[] {
+  return names
+    .map((name) => ({ name, key: Buffer.from(name) }))
+    .sort((a, b) => Buffer.compare(a.key, b.key))
+    .map((e) => e.name);
 }
 
 function checkName(name: string, abs: string): void {
@@ -74,7 +77,7 @@ function checkName(name: string, abs: string): void {
 function walk(root: string, warn: (m: string) => void): WalkedFile[] {
   const out: WalkedFile[] = [];
   const visit = (dir: string, prefix: string[]): void => {
-    const names = readdirSync(dir).sort(byteOrder);
+    const names = sortedByBytes(readdirSync(dir));
     for (const name of names) {
       const abs = join(dir, name);
       const st = lstatSync(abs);
@@ -84,9 +87,10 @@ function walk(root: string, warn: (m: string) => void): WalkedFile[] {
         checkName(name, abs);
         visit(abs, [...prefix, name]);
       } else if (st.isFile()) {
-        checkName(name, abs);
+        const components = [...prefix, name];
+        assertSafePath(components, abs);
         if (out.length >= MAX_FILES) throw new TorrentError('TORRENT_TOO_MANY_FILES', `more than ${MAX_FILES} files under ${root}`);
-        out.push({ abs, components: [...prefix, name], length: st.size });
+        out.push({ abs, components, length: st.size });
       } else {
         warn(`skipped special file ${abs}`);
       }
@@ -110,7 +114,7 @@ function waitForWorker(w: Worker): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     w.once('message', (m: { ok: boolean; message?: string; code?: string }) => {
       if (m.ok) resolvePromise();
-      else reject(m.code === 'TORRENT_FILE_CHANGED' ? new TorrentError(m.code, m.message ?? 'file changed', 1) : Object.assign(new Error(m.message), { code: m.code }));
+      else reject(m.code === 'TORRENT_FILE_CHANGED' ? new FileChangedError(m.message ?? 'file changed') : Object.assign(new Error(m.message), { code: m.code }));
     });
     w.once('error', reject);
     w.once('exit', (code) => reject(new Error(`hashing thread exited early (code ${code})`)));
