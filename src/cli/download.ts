@@ -1,17 +1,211 @@
-// `sta download`: not built yet (see the open issues); exits 1 saying so.
-import type { Command } from 'commander';
+// `sta download <file.torrent | magnet | info-hash | name>` (CONTRACT.md): fetch into
+// --dir, verify every piece, exit 0 when every wanted file is complete (or keep seeding
+// with --seed). A progress bar on a terminal, line-delimited JSON events with --json,
+// short text lines otherwise. SIGINT/SIGTERM: stopped announce, resume saved, exit.
+import { Option, type Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { StaNode, resolveSource, parseHostPort, NodeError, nodeConfig, type Torrent, type ProgressInfo } from '../node/index.js';
 import { StaError } from '../util/index.js';
 import { action } from './run.js';
 
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** Flags shared by `download` and `seed`. */
+export function addPeerFlags(cmd: Command): Command {
+  return cmd
+    .option('--tracker <url>', 'tracker URL (repeatable); for an info hash or name, the tracker to ask', collect, [])
+    .option('--no-tracker', 'announce to no tracker (not even the torrent\'s own)')
+    .option('--peer <host:port>', 'connect to this peer directly (repeatable)', collect, [])
+    .option('--port <n>', `listen port for peers (0 picks a free one)`, String(nodeConfig.DEFAULT_PORT));
+}
+
+export function parsePort(s: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n > 65535) throw new StaError('BAD_FLAG', `--port ${s}: not a port number (0-65535)`, 2);
+  return n;
+}
+
+export function parsePeers(list: string[]): string[] {
+  for (const p of list) if (!parseHostPort(p)) throw new StaError('BAD_FLAG', `--peer ${p}: expected HOST:PORT`, 2);
+  return list;
+}
+
+/** Trackers from --tracker; commander turns --no-tracker into tracker=false. */
+export function trackerFlags(opts: Record<string, unknown>): { trackers: string[]; noTracker: boolean } {
+  const t = opts['tracker'];
+  if (t === false) return { trackers: [], noTracker: true };
+  return { trackers: Array.isArray(t) ? (t as string[]) : [], noTracker: false };
+}
+
+/** Listens on the asked port; the default port falls back to the next ones, then any. */
+export async function startNode(portFlag: string, explicit: boolean): Promise<StaNode> {
+  const port = parsePort(portFlag);
+  try {
+    return await StaNode.start({ port });
+  } catch (e) {
+    if (explicit || port === 0 || !(e instanceof NodeError)) throw e;
+    for (let p = port + 1; p < port + 9; p++) {
+      try {
+        return await StaNode.start({ port: p });
+      } catch {
+        // try the next
+      }
+    }
+    return StaNode.start({ port: 0 });
+  }
+}
+
+/** Ends the process cleanly on SIGINT/SIGTERM: stop torrents (stopped announce, resume
+ *  saved), then exit with `code()`. A second signal exits at once. */
+export function onSignals(node: StaNode, code: () => number, before?: () => void): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) process.exit(code());
+    stopping = true;
+    before?.();
+    const hard = setTimeout(() => process.exit(code()), 5000);
+    hard.unref();
+    void node.close().finally(() => process.exit(code()));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+export function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function eta(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '--';
+  if (s < 60) return `${Math.ceil(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Writes the torrent's events as JSON lines on stdout. */
+export function jsonEvents(t: Torrent, out: (o: Record<string, unknown>) => void): void {
+  t.on('metadata', (m) => out({ event: 'metadata', ...m }));
+  t.on('ready', (r) => out({ event: 'ready', infoHash: t.infoHashHex, ...r }));
+  t.on('progress', (p) => out({ event: 'progress', ...p }));
+  t.on('peer-connected', (p) => out({ event: 'peer-connected', ...p }));
+  t.on('peer-closed', (p) => out({ event: 'peer-closed', ...p }));
+  t.on('banned', (b) => out({ event: 'banned', ...b }));
+  t.on('hash-failed', (h) => out({ event: 'hash-failed', ...h }));
+  t.on('tracker-error', (e) => out({ event: 'tracker-error', ...e }));
+  t.on('error', (e) => out({ event: 'error', message: e.message }));
+}
+
+function jsonLine(o: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+interface DownloadFlags {
+  dir?: string;
+  tracker: string[] | false;
+  peer: string[];
+  port: string;
+  seed?: boolean;
+  timeout?: string;
+  json?: boolean;
+  only: string[];
+}
+
 export function register(program: Command): Command {
-  return program
+  const cmd = program
     .command('download')
-    .description('(not available yet)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(
-      action(() => {
-        throw new StaError('NOT_YET', 'download is not available yet in this build', 1);
-      }),
-    );
+    .description('fetch a torrent (.torrent file, magnet URI, info hash or name) into --dir, verifying every piece')
+    .argument('<source>', '.torrent file, magnet URI, 40-hex info hash, or a name in the tracker\'s catalogue')
+    .option('--dir <dir>', 'download folder (default: the current folder)');
+  addPeerFlags(cmd)
+    .option('--seed', 'keep seeding after the download completes')
+    .option('--timeout <seconds>', 'give up (exit 1) if not complete by then')
+    .option('--json', 'line-delimited JSON events on stdout instead of a progress bar')
+    .option('--only <glob>', 'fetch only files matching this glob (repeatable)', collect, [])
+    .addOption(new Option('--resume <path>', 'resume data file (default <dir>/.sta/<infohash>.resume)').hideHelp());
+  return cmd.action(
+    action(async (source: string, flags: DownloadFlags, c: Command) => {
+      const { trackers, noTracker } = trackerFlags(flags as unknown as Record<string, unknown>);
+      const peers = parsePeers(flags.peer);
+      let timeoutS: number | undefined;
+      if (flags.timeout !== undefined) {
+        timeoutS = Number(flags.timeout);
+        if (!(timeoutS > 0)) throw new StaError('BAD_FLAG', `--timeout ${flags.timeout}: expected a number of seconds > 0`, 2);
+      }
+      parsePort(flags.port);
+      const src = await resolveSource(source, trackers);
+      const explicitPort = c.getOptionValueSource('port') === 'cli';
+      const node = await startNode(flags.port, explicitPort);
+      const json = !!flags.json;
+      const out = json ? jsonLine : () => undefined;
+      let done = false;
+      let bar: SingleBar | null = null;
+      onSignals(node, () => (done ? 0 : 1), () => bar?.stop());
+
+      const t0 = performance.now();
+      const torrent = await node.add(src, {
+        dir: flags.dir ?? process.cwd(),
+        trackers,
+        noTracker,
+        peers,
+        only: flags.only,
+        ...((flags as { resume?: string }).resume ? { resumePath: (flags as { resume?: string }).resume } : {}),
+      });
+      if (json) {
+        jsonEvents(torrent, out);
+        out({ event: 'ready', port: node.port, ...torrent.progress() });
+      } else if (process.stderr.isTTY) {
+        bar = new SingleBar({
+          format: ' {bar} {percentage}% | down {down}/s up {up}/s | {peers} peers | ETA {eta}',
+          hideCursor: true,
+          stream: process.stderr,
+        });
+        bar.start(100, 0, { down: '0.0 MB', up: '0.0 MB', peers: 0, eta: '--' });
+        torrent.on('progress', (p: ProgressInfo) =>
+          bar?.update(Math.floor(p.fraction * 1000) / 10, { down: mb(p.downloadRateBps), up: mb(p.uploadRateBps), peers: p.peers, eta: eta(p.etaS) }),
+        );
+      } else {
+        process.stderr.write(`downloading ${torrent.progress().name} (${torrent.infoHashHex}) on port ${node.port}\n`);
+      }
+      torrent.on('banned', (b) => {
+        if (!json) process.stderr.write(`banned ${b.address}: ${b.reason}\n`);
+      });
+
+      const finished = new Promise<void>((resolve) => {
+        if (torrent.state === 'seeding') resolve();
+        else torrent.once('complete', () => resolve());
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        if (timeoutS !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutS * 1000);
+      });
+      const r = await Promise.race([finished.then(() => 'ok' as const), timedOut]);
+      if (timer) clearTimeout(timer);
+      bar?.update(r === 'ok' ? 100 : Math.floor(torrent.progress().fraction * 1000) / 10);
+      bar?.stop();
+      const p = torrent.progress();
+      if (r === 'timeout') {
+        out({ event: 'timeout', ...p });
+        await node.close();
+        throw new NodeError(
+          'NODE_TIMEOUT',
+          `timed out after ${timeoutS} s: ${(p.fraction * 100).toFixed(1)}% verified, ${p.peers} peers`,
+          1,
+        );
+      }
+      done = true;
+      const secs = (performance.now() - t0) / 1000;
+      out({ event: 'complete', ...p, seconds: secs });
+      if (!json) {
+        process.stderr.write(`complete: ${p.name} (${mb(p.wantedBytes)}) in ${secs.toFixed(1)} s, ${mb(p.downloaded / Math.max(secs, 0.001))}/s\n`);
+      }
+      if (flags.seed) {
+        const line = `seeding ${torrent.infoHashHex} on port ${node.port}`;
+        if (json) out({ event: 'seeding', infoHash: torrent.infoHashHex, port: node.port });
+        else process.stdout.write(`${line}\n`);
+        return; // the listener keeps the process alive until a signal
+      }
+      await node.close();
+      process.exit(0);
+    }),
+  );
 }

@@ -13,13 +13,20 @@ import type { TorrentContext } from './context.js';
 import type { Peer } from './peer.js';
 
 /** Spare piece buffers kept for reuse, so a steady download allocates nothing per piece. */
-const SPARE_PIECE_BUFFERS = 8;
+const SPARE_PIECE_BUFFERS = 16;
+
+/** Bytes of complete pieces waiting for their hash check or their write. Past this, we
+ *  stop reading from peers (TCP then slows them) until the disk catches up to half: the
+ *  leecher's memory stays bounded whatever the network outruns. */
+const MAX_PENDING_VERIFY_BYTES = 32 * 1024 * 1024;
 
 export class Downloader {
   private readonly buffers = new Map<number, Buffer>();
   private readonly spare: Buffer[] = [];
   /** Pieces being hashed or written. */
   private readonly verifying = new Set<number>();
+  private verifyingBytes = 0;
+  private readingPaused = false;
   private stopped = false;
 
   constructor(private readonly t: TorrentContext) {}
@@ -186,6 +193,11 @@ export class Downloader {
     const { storage, picker: pk } = this.t;
     if (!storage || !pk) return;
     this.verifying.add(index);
+    this.verifyingBytes += buf.length;
+    if (!this.readingPaused && this.verifyingBytes > MAX_PENDING_VERIFY_BYTES) {
+      this.readingPaused = true;
+      for (const p of this.t.peers.values()) p.conn.pauseReading();
+    }
     const senders = pk.sendersOf(index);
     try {
       const ok = await storage.verifyPiece(index, buf);
@@ -208,6 +220,11 @@ export class Downloader {
       this.t.events.emit('error', e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.verifying.delete(index);
+      this.verifyingBytes -= buf.length;
+      if (this.readingPaused && this.verifyingBytes <= MAX_PENDING_VERIFY_BYTES / 2) {
+        this.readingPaused = false;
+        for (const p of this.t.peers.values()) p.conn.resumeReading();
+      }
       this.recycle(buf);
     }
   }
@@ -229,7 +246,9 @@ export class Downloader {
   /** Peer ids are per connection; smart ban needs addresses that outlive it. */
   private readonly idToBanKey = new Map<number, string>();
 
+  /** A new peer starts paused if the disk is behind. */
   rememberPeer(peer: Peer): void {
+    if (this.readingPaused) peer.conn.pauseReading();
     if (this.idToBanKey.size > 100_000) this.idToBanKey.clear();
     this.idToBanKey.set(peer.id, peer.banKey);
   }

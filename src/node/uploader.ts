@@ -11,6 +11,10 @@ import type { Peer } from './peer.js';
 const READ_CHUNK = 1024 * 1024;
 /** Bytes kept in the read cache (bounds the seeder's memory; 16 chunks of 1 MiB). */
 const READ_CACHE_BYTES = 16 * 1024 * 1024;
+/** Bytes queued on one peer's socket before we stop reading more blocks for it: enough
+ *  to keep a loopback link busy between 'drain' events (the kernel buffer drains while
+ *  we refill), small enough to bound memory per peer. */
+const SEND_BUFFER_BYTES = 2 * 1024 * 1024;
 
 export class Uploader {
   private readonly cache = new Map<number, Promise<Buffer>>();
@@ -59,7 +63,7 @@ export class Uploader {
   /** Sends queued blocks while the socket takes them. */
   pump(peer: Peer): void {
     const conn = peer.conn;
-    while (!peer.closed && !this.stopped && peer.uploads.size > 0 && peer.readsInFlight < MAX_READS_IN_FLIGHT_PER_PEER && !conn.needsDrain) {
+    while (!peer.closed && !this.stopped && peer.uploads.size > 0 && peer.readsInFlight < MAX_READS_IN_FLIGHT_PER_PEER && conn.writableBytes < SEND_BUFFER_BYTES) {
       const r = peer.uploads.shift()!;
       const chunkStart = r.begin - (r.begin % READ_CHUNK);
       peer.readsInFlight++;
