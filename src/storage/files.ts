@@ -35,7 +35,7 @@ export async function assertRealInside(root: string, p: string): Promise<void> {
 
 /** Size and mtime of a regular file, undefined if missing. Refuses symlinks and anything
  *  that is not a regular file where the torrent puts one. */
-export async function statFile(root: string, p: string): Promise<DiskStat | undefined> {
+export async function statFile(root: string, p: string, okDirs?: Set<string>): Promise<DiskStat | undefined> {
   let st;
   try {
     st = await lstat(p, { bigint: true });
@@ -46,21 +46,38 @@ export async function statFile(root: string, p: string): Promise<DiskStat | unde
   }
   if (st.isSymbolicLink()) throw new StorageError('STORAGE_UNSAFE_PATH', `refusing ${p}: it is a symlink`, 2);
   if (!st.isFile()) throw new StorageError('STORAGE_PATH_CONFLICT', `${p} exists and is not a regular file`, 2);
-  await assertRealInside(root, dirname(p));
+  const dir = dirname(p);
+  if (!okDirs?.has(dir)) {
+    await assertRealInside(root, dir);
+    okDirs?.add(dir);
+  }
   return { size: Number(st.size), mtimeNs: st.mtimeNs };
 }
 
 /** Creates (or extends) a file to `length` bytes: sparse by default, zero-filled with
  *  `preallocate`. Parent folders are made first, checked to stay inside `root`. */
-export async function createFile(root: string, p: string, length: number, opts: { preallocate: boolean; existingSize?: number }): Promise<void> {
+export async function createFile(
+  root: string,
+  p: string,
+  length: number,
+  opts: { preallocate: boolean; existingSize?: number; madeDirs?: Map<string, Promise<void>> },
+): Promise<void> {
   const dir = dirname(p);
-  await assertRealInside(root, dir);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw ioError('cannot create folder', dir, e);
+  // Each folder is made and checked once per open (files of one folder share the work).
+  let made = opts.madeDirs?.get(dir);
+  if (!made) {
+    made = (async () => {
+      await assertRealInside(root, dir);
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (e) {
+        throw ioError('cannot create folder', dir, e);
+      }
+      await assertRealInside(root, dir);
+    })();
+    opts.madeDirs?.set(dir, made);
   }
-  await assertRealInside(root, dir);
+  await made;
   let fh;
   try {
     // O_NOFOLLOW: a dangling symlink put there must not make us create its target.
@@ -78,6 +95,7 @@ export async function createFile(root: string, p: string, length: number, opts: 
         pos += bytesWritten;
       }
     } else if (length > from) {
+      // Sparse: the length without the bytes.
       await fh.truncate(length);
     }
   } catch (e) {

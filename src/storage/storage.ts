@@ -63,6 +63,10 @@ export interface CheckResult {
   rehashedPieces: number;
 }
 
+/** Files stat'ed at once when opening: enough to hide syscall latency, few enough not to
+ *  flood libuv's 4-thread pool that reads and writes also use. */
+const OPEN_STAT_CONCURRENCY = 16;
+
 /** Index used for the part file in the handle cache. */
 const PART_KEY = -1;
 
@@ -74,8 +78,8 @@ interface FileState {
   pre: DiskStat | undefined;
   /** Larger than the torrent says: truncated before our first write into it. */
   oversize: boolean;
-  /** Written since the last resume snapshot (or never stamped). */
-  dirty: boolean;
+  /** Written since the last resume snapshot: fdatasync and stamp again at the next. */
+  written: boolean;
   stamp: FileStamp | undefined;
 }
 
@@ -97,7 +101,7 @@ export class Storage {
   private readonly pool: HashPool;
   private readonly opts: StorageOptions;
   private partPre: DiskStat | undefined;
-  private partDirty = false;
+  private partWritten = false;
   private partStamp: FileStamp | undefined;
   private resumeAtOpen: ParsedResume | undefined;
   private checkedOnce = false;
@@ -158,28 +162,27 @@ export class Storage {
       if (p === resumePath || p === partPath) throw new StorageError('STORAGE_PATH_CONFLICT', `a torrent file would overwrite ${p}`, 2);
     }
 
-    const files: FileState[] = [];
-    for (let i = 0; i < meta.files.length; i++) {
-      const f = meta.files[i]!;
+    // Stat every file (a bounded number at once: a torrent may hold 100k files).
+    const okDirs = new Set<string>();
+    const pres = await mapBounded(meta.files, OPEN_STAT_CONCURRENCY, (f, i) => (f.pad ? Promise.resolve(undefined) : statFile(root, layout.paths[i]!, okDirs)));
+    const files: FileState[] = meta.files.map((f, i) => {
       const wanted = opts.wantedFiles ? opts.wantedFiles[i] === true : true;
-      const pre = f.pad ? undefined : await statFile(root, layout.paths[i]!);
+      const pre = pres[i];
       let kept: Kept;
       if (f.pad || f.length === 0) kept = Kept.None;
       else if (pre || wanted) kept = Kept.File;
       else kept = Kept.Part;
-      files.push({ kept, wanted, pre, oversize: pre !== undefined && pre.size > f.length, dirty: true, stamp: undefined });
-    }
+      return { kept, wanted, pre, oversize: pre !== undefined && pre.size > f.length, written: false, stamp: undefined };
+    });
     const partPre = await statFile(root, partPath);
 
     // Create what is wanted and missing (0-byte files included), extend short files.
-    for (let i = 0; i < meta.files.length; i++) {
-      const f = meta.files[i]!;
+    const madeDirs = new Map<string, Promise<void>>();
+    await mapBounded(meta.files, OPEN_STAT_CONCURRENCY, async (f, i) => {
       const s = files[i]!;
-      if (f.pad || !s.wanted) continue;
-      if (!s.pre || s.pre.size < f.length) {
-        await createFile(root, layout.paths[i]!, f.length, { preallocate: opts.preallocate === true, existingSize: s.pre?.size });
-      }
-    }
+      if (f.pad || !s.wanted || (s.pre && s.pre.size >= f.length)) return;
+      await createFile(root, layout.paths[i]!, f.length, { preallocate: opts.preallocate === true, existingSize: s.pre?.size, madeDirs });
+    });
 
     const st = new Storage(meta, layout, root, resumePath, partPath, files, opts);
     st.partPre = partPre;
@@ -381,10 +384,10 @@ export class Storage {
           if (s.kept === Kept.None) return undefined;
           const chunk = data.subarray(sp.bufOffset, sp.bufOffset + sp.length);
           if (s.kept === Kept.Part) {
-            this.partDirty = true;
+            this.partWritten = true;
             return this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => writeAll(fh, chunk, start + sp.bufOffset));
           }
-          s.dirty = true;
+          s.written = true;
           return this.cache.use(sp.file, this.layout.paths[sp.file]!, { write: true, create: true }, async (fh) => {
             if (s.oversize) {
               s.oversize = false;
@@ -524,38 +527,72 @@ export class Storage {
       have = Uint8Array.from(this.have.bytes);
       const nowNs = BigInt(Date.now()) * 1_000_000n;
       const stampOf = (st: DiskStat | undefined): FileStamp | undefined =>
-        st && { size: st.size, mtimeNs: st.mtimeNs, racy: !final && st.mtimeNs + RACY_MTIME_WINDOW_NS > nowNs };
+        st && {
+          size: st.size,
+          mtimeNs: st.mtimeNs,
+          // A future mtime (set by someone else) is not racy: our next write would move it back.
+          racy: !final && st.mtimeNs > nowNs - RACY_MTIME_WINDOW_NS && st.mtimeNs < nowNs + RACY_MTIME_WINDOW_NS,
+        };
+      const restamp: number[] = [];
       for (let i = 0; i < this.files.length; i++) {
         const s = this.files[i]!;
-        if (s.kept !== Kept.File || !(s.dirty || !s.stamp || s.stamp.racy)) continue;
-        if (s.dirty) synced.push(i);
-        s.dirty = false;
-        s.stamp = stampOf(await statFile(this.dir, this.layout.paths[i]!));
+        if (s.kept !== Kept.File || !(s.written || !s.stamp || s.stamp.racy)) continue;
+        if (s.written) synced.push(i);
+        s.written = false;
+        restamp.push(i);
       }
-      if (this.partDirty || !this.partStamp || this.partStamp.racy) {
-        syncPart = this.partDirty;
-        this.partDirty = false;
+      const okDirs = new Set<string>();
+      const stats = await mapBounded(restamp, OPEN_STAT_CONCURRENCY, (i) => statFile(this.dir, this.layout.paths[i]!, okDirs));
+      restamp.forEach((i, k) => (this.files[i]!.stamp = stampOf(stats[k])));
+      if (this.partWritten || !this.partStamp || this.partStamp.racy) {
+        syncPart = this.partWritten;
+        this.partWritten = false;
         this.partStamp = stampOf(await statFile(this.dir, this.partPath));
       }
     } finally {
       this.gate = undefined;
       release();
     }
-    // Data before bookkeeping: the pieces the new resume data claims must be on disk.
-    for (const i of synced) {
-      if (this.files[i]!.stamp) await this.cache.datasync(i, this.layout.paths[i]!).catch(() => undefined);
+    try {
+      // Data before bookkeeping: the pieces the new resume data claims must be on disk.
+      await mapBounded(synced, OPEN_STAT_CONCURRENCY, async (i) => {
+        if (this.files[i]!.stamp) await this.cache.datasync(i, this.layout.paths[i]!).catch(() => undefined);
+      });
+      if (syncPart && this.partStamp) await this.cache.datasync(PART_KEY, this.partPath).catch(() => undefined);
+      const data = encodeResume({
+        infoHash: this.meta.infoHash,
+        pieceLength: this.meta.pieceLength,
+        pieceCount: this.meta.pieceCount,
+        have,
+        files: this.files.map((s) => ({ kept: s.kept === Kept.File && !s.stamp ? Kept.Absent : s.kept, stamp: s.kept === Kept.File ? s.stamp : undefined })),
+        part: this.partStamp,
+      });
+      await writeFileAtomic(this.resumePath, data);
+    } catch (e) {
+      // Not saved: sync and stamp these files again next time.
+      for (const i of synced) this.files[i]!.written = true;
+      if (syncPart) this.partWritten = true;
+      if (!final) this.scheduleSave();
+      throw e;
     }
-    if (syncPart && this.partStamp) await this.cache.datasync(PART_KEY, this.partPath).catch(() => undefined);
-    const data = encodeResume({
-      infoHash: this.meta.infoHash,
-      pieceLength: this.meta.pieceLength,
-      pieceCount: this.meta.pieceCount,
-      have,
-      files: this.files.map((s) => ({ kept: s.kept === Kept.File && !s.stamp ? Kept.Absent : s.kept, stamp: s.kept === Kept.File ? s.stamp : undefined })),
-      part: this.partStamp,
-    });
-    await writeFileAtomic(this.resumePath, data);
+    // Racy stamps are never trusted; stamp those files again once the window has passed,
+    // so a long seed after the last write does not leave them racy until close.
+    if (!final && (this.partStamp?.racy || this.files.some((s) => s.stamp?.racy))) this.scheduleSave();
   }
+}
+
+/** Runs `fn` over `items` with at most `limit` promises pending; results in order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 function sameStamp(a: FileStamp, b: DiskStat | FileStamp): boolean {
