@@ -107,7 +107,11 @@ export class MemoryStore implements PeerStore {
     if (a.event === EVENT_STOPPED) {
       if (!swarm) return { complete: 0, incomplete: 0, peers4: EMPTY, peers6: EMPTY };
       const p = swarm.peers.get(a.peerId.toString('latin1', 0, 20));
-      if (p) this.removePeer(swarm, p);
+      if (p) {
+        // A leecher leaving with nothing left finished here, even if its `completed` was lost.
+        if (!p.seeder && a.seeder) swarm.downloaded++;
+        this.removePeer(swarm, p);
+      }
       swarm.lastActivityS = nowS;
       return { complete: swarm.seeders, incomplete: swarm.all.length - swarm.seeders, peers4: EMPTY, peers6: EMPTY };
     }
@@ -126,7 +130,9 @@ export class MemoryStore implements PeerStore {
       self.lastSeenS = nowS;
       if (!sameAddr(self.addr, a.addr)) self.addr = a.addr.toString('latin1');
       if (a.seeder !== self.seeder) {
-        if (a.seeder && a.event === EVENT_COMPLETED) swarm.downloaded++;
+        // A known leecher now reporting left=0 completed a download, `completed` event or not
+        // (UDP loses packets; some clients fold it into their next announce).
+        if (a.seeder) swarm.downloaded++;
         this.setSeeder(swarm, self, a.seeder);
       }
     } else {

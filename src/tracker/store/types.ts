@@ -110,7 +110,10 @@ export interface PeerStore {
   readonly kind: 'memory' | 'redis';
   readonly limits: StoreLimits;
   readonly catalogue: Catalogue;
-  /** Upserts (or, on `stopped`, removes) the peer and answers with counts and a sample. */
+  /** Upserts (or, on `stopped`, removes) the peer and answers with counts and a sample.
+   *  The swarm's `downloaded` count goes up by one when a stored leecher announces with
+   *  `seeder` (any event, `stopped` included: a lost or folded `completed` still counts), or
+   *  when an unknown peer announces `completed`; never for a peer already seeding. */
   announce(a: AnnounceInput): MaybePromise<AnnounceOutput>;
   /** Counts per info hash, in order; unknown hashes are zeros. */
   scrape(infoHashes: readonly Buffer[]): MaybePromise<ScrapeCounts[]>;

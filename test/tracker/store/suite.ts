@@ -159,6 +159,23 @@ export function runStoreSuite(name: string, factory: StoreFactory): void {
       assert.equal(back.incomplete, 1);
     }));
 
+  test(`${name}: a leecher reaching left=0 counts one download even without the completed event`, () =>
+    withStore({}, async (s) => {
+      const h = hash('e2');
+      await s.announce(input(h, 1, { event: EVENT_STARTED }));
+      await s.announce(input(h, 1, { seeder: true }));
+      await s.announce(input(h, 2, { event: EVENT_STARTED }));
+      // Finishing and quitting in one announce (aria2 over UDP does this).
+      await s.announce(input(h, 2, { seeder: true, event: EVENT_STOPPED }));
+      // A seeder from the start, stopping, is no download; nor is a completed from a seeder.
+      await s.announce(input(h, 3, { seeder: true, event: EVENT_STARTED }));
+      await s.announce(input(h, 3, { seeder: true, event: EVENT_COMPLETED }));
+      await s.announce(input(h, 3, { seeder: true, event: EVENT_STOPPED }));
+      // An unknown peer's completed (the tracker restarted meanwhile) counts.
+      await s.announce(input(h, 4, { seeder: true, event: EVENT_COMPLETED }));
+      assert.deepEqual(await s.scrape([h]), [{ complete: 2, downloaded: 3, incomplete: 0 }]);
+    }));
+
   test(`${name}: scrape answers many hashes in order, zeros for unknown ones`, () =>
     withStore({}, async (s) => {
       const a = hash('s1');
