@@ -237,13 +237,21 @@ export class Storage {
     const first = !this.checkedOnce;
     this.checkedOnce = true;
     const resume = first && this.resumeAtOpen?.ok ? this.resumeAtOpen.data : undefined;
+    const partTrusted = resume?.part !== undefined && this.partPre !== undefined && sameStamp(resume.part, this.partPre);
+    // Files now wanted whose boundary bytes were kept in the trusted part file: those
+    // bytes move into the new file instead of being fetched again.
+    const migrating = new Set<number>();
     const status = this.files.map((s, i): Status => {
       if (s.kept === Kept.None) return 'none';
       if (!first) return 'changed'; // a later check rehashes whatever is there
       const r = resume?.files[i];
       if (s.kept === Kept.Part) {
         if (!this.partPre) return 'absent';
-        return resume?.part && r?.kept === Kept.Part && sameStamp(resume.part, this.partPre) ? 'trusted' : 'changed';
+        return partTrusted && r?.kept === Kept.Part ? 'trusted' : 'changed';
+      }
+      if (!s.pre && partTrusted && r?.kept === Kept.Part) {
+        migrating.add(i);
+        return 'trusted';
       }
       if (!s.pre) return 'absent';
       return r?.kept === Kept.File && r.stamp && sameStamp(r.stamp, s.pre) ? 'trusted' : 'changed';
@@ -252,15 +260,17 @@ export class Storage {
 
     const total = this.meta.pieceCount;
     const rehash: number[] = [];
+    const moves: { piece: number; span: Span }[] = [];
     let decided = 0;
     for (let p = 0; p < total; p++) {
       let verdict: 'have' | 'not' | 'hash' = 'have';
-      for (const sp of this.layout.spans(p * this.meta.pieceLength, this.layout.pieceLength(p))) {
+      const spans = this.layout.spans(p * this.meta.pieceLength, this.layout.pieceLength(p));
+      for (const sp of spans) {
         const s = this.files[sp.file]!;
         const st = status[sp.file]!;
         // Bytes past the end of what was on disk at open are missing (not hashed).
         let short = false;
-        if (first && s.kept === Kept.File) short = sp.fileOffset + sp.length > (s.pre?.size ?? 0);
+        if (first && s.kept === Kept.File && !migrating.has(sp.file)) short = sp.fileOffset + sp.length > (s.pre?.size ?? 0);
         if (first && s.kept === Kept.Part) short = this.meta.files[sp.file]!.offset + sp.fileOffset + sp.length > (this.partPre?.size ?? 0);
         if (st === 'absent' || short) {
           verdict = 'not';
@@ -269,6 +279,7 @@ export class Storage {
         if (st === 'changed') verdict = 'hash';
       }
       if (verdict === 'have' && !resumeHave?.has(p)) verdict = resumeHave ? 'not' : 'hash';
+      if (verdict === 'have') for (const sp of spans) if (migrating.has(sp.file)) moves.push({ piece: p, span: sp });
       if (verdict === 'hash') rehash.push(p);
       else {
         decided++;
@@ -276,6 +287,7 @@ export class Storage {
         else this.unmarkHave(p);
       }
     }
+    if (moves.length > 0) await this.moveFromPart(moves);
     opts.onProgress?.(decided, total);
 
     const hashed = await this.rehash(rehash, (n) => {
@@ -283,7 +295,7 @@ export class Storage {
       opts.onProgress?.(decided, total);
     }, opts.signal);
     // Record the outcome so the next start is fast (and racy stamps get refreshed).
-    if (!resume || hashed > 0) await this.saveResume();
+    if (!resume || hashed > 0 || moves.length > 0) await this.saveResume();
     return { fromResume: resume !== undefined, havePieces: this.have.cardinality(), rehashedPieces: hashed };
   }
 
@@ -497,6 +509,23 @@ export class Storage {
     if (failure !== undefined) throw failure;
     if (signal?.aborted) throw new StorageError('STORAGE_CHECK_ABORTED', 'check aborted');
     return hashed;
+  }
+
+  /** Copies verified pieces' bytes of newly wanted files out of the part file into the
+   *  files; a piece whose copy fails is no longer had (it will be fetched again). */
+  private async moveFromPart(moves: { piece: number; span: Span }[]): Promise<void> {
+    for (const { piece, span } of moves) {
+      const f = this.meta.files[span.file]!;
+      const buf = Buffer.allocUnsafe(span.length);
+      try {
+        const n = await this.cache.use(PART_KEY, this.partPath, { write: false }, (fh) => readAll(fh, buf, f.offset + span.fileOffset));
+        if (n < span.length) throw new StorageError('STORAGE_DATA_MISSING', 'part file too short');
+        this.files[span.file]!.written = true;
+        await this.cache.use(span.file, this.layout.paths[span.file]!, { write: true, create: true }, (fh) => writeAll(fh, buf, span.fileOffset));
+      } catch {
+        this.unmarkHave(piece);
+      }
+    }
   }
 
   private scheduleSave(): void {

@@ -220,6 +220,21 @@ test('wanted files: unwanted files are not created; shared boundary bytes go to 
     st = await Storage.open(meta, { dir, wantedFiles });
     assert.deepEqual(await st.check(), { fromResume: false, havePieces: 5, rehashedPieces: 6 });
     await st.close();
+
+    // Now want everything: skip is created and the verified boundary bytes move into it
+    // from the part file (pieces 1 and 3 stay verified, nothing is fetched again).
+    st = await Storage.open(meta, { dir });
+    assert.deepEqual(await st.check(), { fromResume: true, havePieces: 5, rehashedPieces: 0 });
+    assert.deepEqual(await st.readBlock(1, 0, 2048), piece(meta, payload, 1));
+    assert.deepEqual(await st.readBlock(3, 0, 2048), piece(meta, payload, 3));
+    await st.close();
+    const skip = await readFile(join(dir, 'w', 'skip'));
+    assert.deepEqual(skip.subarray(0, 1096), payload.subarray(3000, 4096));
+    assert.deepEqual(skip.subarray(6144 - 3000), payload.subarray(6144, 8000));
+    // And that state is trusted on the next start.
+    st = await Storage.open(meta, { dir });
+    assert.deepEqual(await st.check(), { fromResume: true, havePieces: 5, rehashedPieces: 0 });
+    await st.close();
   } finally {
     await cleanup();
   }
