@@ -8,7 +8,8 @@
 //     --targets LIST      comma list of opentracker,bittorrent-tracker,fixed-reply,sta-memory,sta-redis
 //     --modes LIST        comma list of http-close,http-keepalive,udp (default all)
 //     --wrk-threads N     (default 2)   --wrk-connections N (default 64)
-//     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 256)
+//     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 64:
+//                         more overflows a target's default 208 KB socket buffer and measures losses)
 //     --repeat N          run each measurement N times and keep the best (default 1; the box is noisy)
 // Modes: http-close (Connection: close, as clients announce once per interval), http-keepalive,
 // udp (a connect before every announce, as real clients do: intervals outlive connection ids),
@@ -51,7 +52,7 @@ const modes = opt('modes', MODES.join(',')).split(',') as Mode[];
 const wrkThreads = Number(opt('wrk-threads', '2'));
 const wrkConnections = Number(opt('wrk-connections', '64'));
 const udpWorkers = Number(opt('udp-workers', '2'));
-const udpInFlight = Number(opt('udp-inflight', '256'));
+const udpInFlight = Number(opt('udp-inflight', '64'));
 const repeat = Math.max(1, Math.min(10, Number(opt('repeat', '1'))));
 const memPeers = Number(opt('mem-peers', '1000000'));
 const memSwarms = Number(opt('mem-swarms', '100000'));
