@@ -6,17 +6,17 @@
 //   node --import tsx bench/tracker/run.ts [options]
 //     --duration S        seconds per measurement (default 10)
 //     --targets LIST      comma list of opentracker,bittorrent-tracker,fixed-reply,sta-memory,sta-redis
-//     --modes LIST        comma list of http-close,http-keepalive,udp (default all)
+//     --modes LIST        comma list of http-close,http-keepalive,udp,udp-reuse (default all)
 //     --wrk-threads N     (default 2)   --wrk-connections N (default 64)
 //     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 64:
 //                         more overflows a target's default 208 KB socket buffer and measures losses)
 //     --repeat N          run each measurement N times and keep the best (default 1; the box is noisy)
-// Modes: http-close (Connection: close, as clients announce once per interval), http-keepalive,
-// udp (a connect before every announce, as real clients do: intervals outlive connection ids),
-// udp-reuse (one connect, then announces reusing the connection id).
 //     --mem-peers N       peers for the memory-store measurement (default 1000000; 0 skips it)
 //     --mem-swarms N      swarms for it (default 100000)
 //     --no-build          do not run `tsc -p tsconfig.build.json` first (sta runs from dist/)
+// Modes: http-close (Connection: close, as clients announce once per interval), http-keepalive,
+// udp (a connect before every announce, as real clients do: intervals outlive connection ids),
+// udp-reuse (one connect, then announces reusing the connection id).
 // Quick run: --duration 3 --mem-peers 100000 --mem-swarms 10000
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
