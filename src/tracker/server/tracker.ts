@@ -38,6 +38,8 @@ export interface TrackerServer {
   close(): Promise<void>;
 }
 
+const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** Bind attempts when port 0 hands UDP a number whose TCP side is taken. */
 const BIND_ATTEMPTS = 20;
 
@@ -48,7 +50,10 @@ function urlHost(host: string): string {
 }
 
 function bindUdp(host: string, port: number): Promise<Socket> {
-  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false });
+  // Big kernel buffers: a burst of announces queues instead of being dropped (each drop costs
+  // a client a retransmit timeout of 15 s or more, BEP 15). The kernel caps them at
+  // net.core.rmem_max / wmem_max.
+  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false, recvBufferSize: UDP_SOCKET_BUFFER_BYTES, sendBufferSize: UDP_SOCKET_BUFFER_BYTES });
   return new Promise((resolve, reject) => {
     socket.once('error', (e) => {
       socket.close();

@@ -32,10 +32,10 @@ const BAD_CONNECTION_ID = 'expired';
 
 export function createUdpHandler(ctx: TrackerContext, socket: Socket): (msg: Buffer, rinfo: RemoteInfo) => void {
   const { opts, store, connectionIds } = ctx;
-  const ignore = (): void => {};
-
+  // No callback: Node then sends synchronously when it can, without a completion round
+  // through the event loop; a send error surfaces as the socket's 'error' event (counted).
   function send(buf: Buffer, rinfo: RemoteInfo): void {
-    socket.send(buf, rinfo.port, rinfo.address, ignore);
+    socket.send(buf, rinfo.port, rinfo.address);
   }
 
   function announce(req: UdpAnnounceRequest, rinfo: RemoteInfo, ip: string, v6: boolean): void {
