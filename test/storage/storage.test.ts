@@ -320,3 +320,42 @@ test('resume writes are atomic: stale temp files are removed, the resume file is
     await cleanup();
   }
 });
+
+test('BEP 47 pad files are never created and read as zeros; their pieces verify', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const files: FileSpec[] = [
+      { path: ['a.bin'], length: 1000 },
+      { path: ['.pad', '48'], length: 48, pad: true },
+      { path: ['b.bin'], length: 2000 },
+    ];
+    const { meta, payload } = makeMeta({ name: 'pad', files, pieceLength: 1024 });
+    let st = await Storage.open(meta, { dir });
+    await st.check();
+    await writeAllPieces(st, payload);
+    assert.deepEqual(await st.readBlock(0, 990, 34), payload.subarray(990, 1024));
+    await st.close();
+    await assert.rejects(stat(join(dir, 'pad', '.pad')), { code: 'ENOENT' });
+    await rm(join(dir, '.sta'), { recursive: true });
+    st = await Storage.open(meta, { dir });
+    assert.deepEqual(await st.check(), { fromResume: false, havePieces: 3, rehashedPieces: 3 });
+    await st.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a torrent of only 0-byte files is complete at once', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { meta } = makeMeta({ name: 'z', files: [{ path: ['a'], length: 0 }, { path: ['b', 'c'], length: 0 }], pieceLength: 16384 });
+    const st = await Storage.open(meta, { dir });
+    assert.deepEqual(await st.check(), { fromResume: false, havePieces: 0, rehashedPieces: 0 });
+    assert.equal(st.isComplete(), true);
+    assert.equal(st.bytesLeft(), 0);
+    await st.close();
+    assert.equal((await stat(join(dir, 'z', 'b', 'c'))).size, 0);
+  } finally {
+    await cleanup();
+  }
+});
