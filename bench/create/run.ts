@@ -38,7 +38,8 @@ interface Tool {
 }
 
 const input = join(WORK, `payload-${SIZE}.bin`);
-const tools: Tool[] = [
+type ToolSpec = Pick<Tool, 'name' | 'program' | 'args'> & { everyRound?: boolean };
+const specs: ToolSpec[] = [
   { name: 'mktorrent -t 2', program: 'mktorrent', args: (o, i) => ['-t', '2', '-l', String(Math.log2(PIECE)), '-o', o, i] },
   { name: 'transmission-create', program: 'transmission-create', args: (o, i) => ['-s', String(PIECE / 1024), '-o', o, i] },
   {
@@ -48,7 +49,8 @@ const tools: Tool[] = [
     everyRound: false,
   },
   { name: 'sta create', program: process.execPath, args: (o, i) => [join(ROOT, 'bin', 'sta'), 'create', i, '--piece-length', String(PIECE), '-o', o] },
-].map((t) => ({ everyRound: true, ...t, times: [], rssKb: [], cpuS: [], out: join(WORK, `${t.name.split(' ')[0]}.torrent`) }));
+];
+const tools: Tool[] = specs.map((t) => ({ everyRound: true, ...t, times: [], rssKb: [], cpuS: [], out: join(WORK, `${t.name.split(' ')[0]}.torrent`) }));
 
 function have(program: string): boolean {
   return program.startsWith('/') ? existsSync(program) : spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
