@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { HashPool } from '../../src/storage/index.js';
@@ -59,4 +60,14 @@ test('the default pool never keeps the process alive', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'a9993e364706816aba3e25717850c26c9cd0d89d');
   assert.ok(Date.now() - t0 < 20_000);
+});
+
+test('the built pool (dist/, plain .js worker) hashes too', (t) => {
+  const dist = fileURLToPath(new URL('../../dist/storage/index.js', import.meta.url));
+  if (!existsSync(dist)) return t.skip('dist/ not built (npm test builds it first)');
+  const script = `import { defaultHashPool } from ${JSON.stringify(dist)};
+    console.log((await defaultHashPool().hash(Buffer.from('abc'))).toString('hex'));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'a9993e364706816aba3e25717850c26c9cd0d89d');
 });
