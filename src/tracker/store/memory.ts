@@ -18,11 +18,15 @@ import {
   type SwarmSummary,
 } from './types.js';
 
+/** A peer is a few small integers (V8 keeps them unboxed, in the object) plus its id. */
 class Peer {
   /** The peer id as a latin1 string (also the swarm's map key). */
   readonly id: string;
-  /** Compact address as a latin1 string: 6 chars IPv4, 18 IPv6. */
-  addr: string;
+  /** IPv4 address as a signed 32-bit integer (when addr6 is undefined). */
+  ip4: number;
+  port: number;
+  /** IPv6 address: 16 bytes as a latin1 string; undefined for IPv4 peers (nearly all). */
+  addr6: string | undefined;
   /** Seconds since the store's epoch (a small integer, so V8 keeps it unboxed). */
   lastSeenS: number;
   seeder: boolean;
@@ -31,14 +35,52 @@ class Peer {
   /** Position in swarm.leechers, -1 for a seeder. */
   leechIdx: number;
 
-  constructor(id: string, addr: string, lastSeenS: number, seeder: boolean) {
+  constructor(id: string, addr: Buffer, lastSeenS: number, seeder: boolean) {
     this.id = id;
-    this.addr = addr;
+    this.ip4 = 0;
+    this.port = 0;
+    this.addr6 = undefined;
+    setAddr(this, addr);
     this.lastSeenS = lastSeenS;
     this.seeder = seeder;
     this.allIdx = -1;
     this.leechIdx = -1;
   }
+}
+
+/** Stores a compact address (6 or 18 bytes) in the peer. */
+function setAddr(p: Peer, addr: Buffer): void {
+  if (addr.length === 6) {
+    p.ip4 = addr.readInt32BE(0);
+    p.port = addr.readUInt16BE(4);
+    p.addr6 = undefined;
+  } else {
+    p.ip4 = 0;
+    p.addr6 = addr.toString('latin1', 0, 16);
+    p.port = addr.readUInt16BE(16);
+  }
+}
+
+function sameAddr(p: Peer, b: Buffer): boolean {
+  if (b.length === 6) return p.addr6 === undefined && p.ip4 === b.readInt32BE(0) && p.port === b.readUInt16BE(4);
+  const s = p.addr6;
+  if (s === undefined || b.length !== 18 || p.port !== b.readUInt16BE(16)) return false;
+  for (let i = 0; i < 16; i++) if (s.charCodeAt(i) !== b[i]) return false;
+  return true;
+}
+
+/** The peer's compact address (for listings, not the hot path). */
+function compactOf(p: Peer): Buffer {
+  if (p.addr6 === undefined) {
+    const b = Buffer.allocUnsafe(6);
+    b.writeInt32BE(p.ip4, 0);
+    b.writeUInt16BE(p.port, 4);
+    return b;
+  }
+  const b = Buffer.allocUnsafe(18);
+  b.write(p.addr6, 0, 16, 'latin1');
+  b.writeUInt16BE(p.port, 16);
+  return b;
 }
 
 class Swarm {
@@ -64,12 +106,6 @@ export interface MemoryStoreOptions {
 
 /** Reused between announces: the sample's peers (the call is synchronous, so one is enough). */
 const picked: Peer[] = [];
-
-function sameAddr(s: string, b: Buffer): boolean {
-  if (s.length !== b.length) return false;
-  for (let i = 0; i < b.length; i++) if (s.charCodeAt(i) !== b[i]) return false;
-  return true;
-}
 
 export class MemoryStore implements PeerStore {
   readonly kind = 'memory' as const;
@@ -128,7 +164,7 @@ export class MemoryStore implements PeerStore {
     let self = swarm.peers.get(id);
     if (self) {
       self.lastSeenS = nowS;
-      if (!sameAddr(self.addr, a.addr)) self.addr = a.addr.toString('latin1');
+      if (!sameAddr(self, a.addr)) setAddr(self, a.addr);
       if (a.seeder !== self.seeder) {
         // A known leecher now reporting left=0 completed a download, `completed` event or not
         // (UDP loses packets; some clients fold it into their next announce).
@@ -138,7 +174,7 @@ export class MemoryStore implements PeerStore {
     } else {
       if (a.event === EVENT_COMPLETED) swarm.downloaded++;
       if (swarm.all.length < this.limits.maxPeersPerSwarm && this.totalPeers < this.limits.maxPeers) {
-        self = new Peer(id, a.addr.toString('latin1'), nowS, a.seeder);
+        self = new Peer(id, a.addr, nowS, a.seeder);
         swarm.peers.set(id, self);
         self.allIdx = swarm.all.push(self) - 1;
         if (a.seeder) {
@@ -197,7 +233,7 @@ export class MemoryStore implements PeerStore {
 
   private output(complete: number, incomplete: number, n: number, withIds: boolean): AnnounceOutput {
     let n4 = 0;
-    for (let i = 0; i < n; i++) if (picked[i]!.addr.length === 6) n4++;
+    for (let i = 0; i < n; i++) if (picked[i]!.addr6 === undefined) n4++;
     const n6 = n - n4;
     const peers4 = n4 ? Buffer.allocUnsafe(6 * n4) : EMPTY;
     const peers6 = n6 ? Buffer.allocUnsafe(18 * n6) : EMPTY;
@@ -208,12 +244,14 @@ export class MemoryStore implements PeerStore {
     for (let i = 0; i < n; i++) {
       const p = picked[i]!;
       picked[i] = undefined as unknown as Peer; // let the sample go
-      if (p.addr.length === 6) {
-        (peers4 as Buffer).write(p.addr, 6 * o4, 6, 'latin1');
+      if (p.addr6 === undefined) {
+        (peers4 as Buffer).writeInt32BE(p.ip4, 6 * o4);
+        (peers4 as Buffer).writeUInt16BE(p.port, 6 * o4 + 4);
         if (ids4) ids4.write(p.id, 20 * o4, 20, 'latin1');
         o4++;
       } else {
-        (peers6 as Buffer).write(p.addr, 18 * o6, 18, 'latin1');
+        (peers6 as Buffer).write(p.addr6, 18 * o6, 16, 'latin1');
+        (peers6 as Buffer).writeUInt16BE(p.port, 18 * o6 + 16);
         if (ids6) ids6.write(p.id, 20 * o6, 20, 'latin1');
         o6++;
       }
@@ -267,7 +305,7 @@ export class MemoryStore implements PeerStore {
     const out: SwarmPeer[] = [];
     for (const p of s.all) {
       if (out.length >= limit) break;
-      const b = Buffer.from(p.addr, 'latin1');
+      const b = compactOf(p);
       const len = b.length === 6 ? 6 : 18;
       out.push({
         ip: compactIpText(b, 0, len),
@@ -331,7 +369,7 @@ export class MemoryStore implements PeerStore {
 const EMPTY = Buffer.alloc(0);
 
 function familyOk(p: Peer, families: number): boolean {
-  return p.addr.length === 6 ? (families & FAMILY_V4) !== 0 : (families & FAMILY_V6) !== 0;
+  return p.addr6 === undefined ? (families & FAMILY_V4) !== 0 : (families & FAMILY_V6) !== 0;
 }
 
 /** Swap-removes arr[i], fixing the moved peer's index. */

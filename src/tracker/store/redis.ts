@@ -65,6 +65,8 @@ for _, p in ipairs(stale) do
 end
 if #stale > 0 then redis.call('DECRBY', NP, #stale) end
 if event == 3 then
+  -- A leecher leaving with nothing left finished here, even if its completed was lost.
+  if seeder and redis.call('HEXISTS', L, id) == 1 then redis.call('INCR', D) end
   redis.call('HDEL', S, id)
   redis.call('HDEL', L, id)
   if redis.call('ZREM', T, id) == 1 then redis.call('DECR', NP) end
@@ -82,7 +84,9 @@ if not known then
   end
   if stored then redis.call('INCR', NP) end
   if event == 1 then redis.call('INCR', D) end
-elseif seeder and event == 1 and redis.call('HEXISTS', S, id) == 0 then
+elseif seeder and redis.call('HEXISTS', S, id) == 0 then
+  -- A known leecher now reporting left=0 completed a download, completed event or not
+  -- (UDP loses packets; some clients fold it into their next announce).
   redis.call('INCR', D)
 end
 if stored then
