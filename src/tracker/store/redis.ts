@@ -66,7 +66,10 @@ end
 if #stale > 0 then redis.call('DECRBY', NP, #stale) end
 if event == 3 then
   -- A leecher leaving with nothing left finished here, even if its completed was lost.
-  if seeder and redis.call('HEXISTS', L, id) == 1 then redis.call('INCR', D) end
+  if seeder and redis.call('HEXISTS', L, id) == 1 then
+    redis.call('INCR', D)
+    redis.call('PEXPIRE', D, ttl)
+  end
   redis.call('HDEL', S, id)
   redis.call('HDEL', L, id)
   if redis.call('ZREM', T, id) == 1 then redis.call('DECR', NP) end
