@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseTorrent, type Metainfo } from '../../src/torrent/index.js';
-import { hasProgram } from './helpers/proc.js';
+import { freePort, hasProgram } from './helpers/proc.js';
 import { makePayloadTree, PAYLOAD_FILES, PAYLOAD_TOTAL } from './helpers/payload.js';
 
 const run = promisify(execFile);
@@ -132,10 +132,11 @@ test('sta create: same info hash as mktorrent, read by transmission-show, verifi
 
   // aria2c checks every piece, finds the download complete and exits 0 ("OK"); with data
   // missing it would wait for peers, which --bt-stop-timeout turns into a non-zero exit.
-  const aria2 = (d: string) =>
+  const aria2 = async (d: string) =>
     run(
       'aria2c',
       [
+        `--listen-port=${await freePort()}`, // not its default 6881-6999, which other tests' peers may use
         '--check-integrity=true',
         '--seed-time=0',
         '--seed-ratio=0.0',
