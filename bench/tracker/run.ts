@@ -375,6 +375,18 @@ async function main(): Promise<void> {
     });
     console.log(`| ${t} | ${cells.join(' | ')} | ${row.rss ? (row.rss / 1e6).toFixed(0) : '-'} |`);
   }
+  // Server CPU per announce: what a target costs, independent of which side of a shared box
+  // was the bottleneck (the generator, wrk, or other work).
+  console.log('\n## server CPU microseconds per announce (lower is better)');
+  console.log(`| target | ${modes.join(' | ')} |`);
+  console.log(`|---|${modes.map(() => '---:').join('|')}|`);
+  for (const [t, row] of table) {
+    const cells = modes.map((m) => {
+      const r = row[m];
+      return r && r.perS > 0 ? ((1e6 * r.cpuS) / (r.perS * r.wallS)).toFixed(0) : '-';
+    });
+    console.log(`| ${t} | ${cells.join(' | ')} |`);
+  }
   const refs: TargetName[] = ['opentracker', 'bittorrent-tracker', 'fixed-reply'];
   for (const sta of ['sta-memory', 'sta-redis'] as const) {
     const srow = table.get(sta);
