@@ -47,7 +47,9 @@ export interface Aria2Handle {
 function start(ws: Workspace, o: Aria2Options, role: string[], port: number, defaultName: string): Aria2Handle {
   const args = [...ARIA2_LOOPBACK_FLAGS, ...role, '-d', o.dir, `--listen-port=${port}`];
   if (o.trackerIntervalS !== undefined) args.push(`--bt-tracker-interval=${o.trackerIntervalS}`);
-  args.push(...(o.args ?? []), o.torrent);
+  // STA_INTEROP_ARIA2_ARGS='--log=- --log-level=info' shows aria2's protocol log on failure
+  const envArgs = (process.env.STA_INTEROP_ARIA2_ARGS ?? '').split(' ').filter(Boolean);
+  args.push(...(o.args ?? []), ...envArgs, o.torrent);
   const cmd = o.prefix?.length ? [...o.prefix, 'aria2c', ...args] : ['aria2c', ...args];
   const proc = ws.spawn(cmd[0]!, cmd.slice(1), { name: o.name ?? defaultName });
   return { proc, port, done: (ms) => proc.succeeds(ms), kill: () => proc.kill() };

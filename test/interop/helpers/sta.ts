@@ -79,7 +79,9 @@ function peerArgs(o: StaPeerOptions, port: number): string[] {
   for (const t of o.trackers ?? []) args.push('--tracker', t);
   for (const p of o.peers ?? []) args.push('--peer', p);
   if (o.noTracker) args.push('--no-tracker');
-  return [...args, ...(o.args ?? [])];
+  // STA_INTEROP_STA_ARGS='--verbose' (say) adds flags to every sta seed/download
+  const envArgs = (process.env.STA_INTEROP_STA_ARGS ?? '').split(' ').filter(Boolean);
+  return [...args, ...(o.args ?? []), ...envArgs];
 }
 
 export interface StaSeeder {
