@@ -16,7 +16,7 @@
 // A swarm's four keys carry a TTL of peerTtlS, refreshed by each announce, so a swarm nobody
 // announces to vanishes by itself even if no process runs expire().
 import { Redis } from 'ioredis';
-import { compactIpText, EVENT_COMPLETED, EVENT_STOPPED, type ScrapeCounts } from '../protocol/index.js';
+import { compactIpText, EVENT_STOPPED, type ScrapeCounts } from '../protocol/index.js';
 import { StoreError } from './errors.js';
 import { DEFAULT_STORE_LIMITS, MAX_CATALOGUE_TORRENTS } from './limits.js';
 import {
@@ -115,8 +115,10 @@ local cS, cL = nS, nL
 if not stored then
   if seeder then cS = cS + 1 else cL = cL + 1 end
 end
-local out = { cS, cL }
-if want <= 0 then return out end
+if want <= 0 then return { cS, cL } end
+-- The sample comes back as four byte strings (IPv4 addresses, IPv6 addresses and their
+-- peer ids, concatenated), so the client parses six values, not one per peer.
+local p4, p6, i4, i6 = {}, {}, {}, {}
 local taken = 0
 local seen = {}
 seen[id] = true
@@ -126,15 +128,17 @@ local function take(key, k)
   for i = 1, #r, 2 do
     if taken >= want then return end
     local pid, a = r[i], r[i + 1]
-    local ok = not seen[pid]
-    seen[pid] = true
-    if ok and fam ~= 3 then
-      if #a == 6 then ok = fam == 1 else ok = fam == 2 end
-    end
-    if ok then
-      out[#out + 1] = a
-      if withIds then out[#out + 1] = pid end
-      taken = taken + 1
+    if not seen[pid] then
+      seen[pid] = true
+      if #a == 6 and fam ~= 2 then
+        p4[#p4 + 1] = a
+        if withIds then i4[#i4 + 1] = pid end
+        taken = taken + 1
+      elseif #a == 18 and fam ~= 1 then
+        p6[#p6 + 1] = a
+        if withIds then i6[#i6 + 1] = pid end
+        taken = taken + 1
+      end
     end
   end
 end
@@ -155,7 +159,7 @@ else
     take(S, want - taken + extra)
   end
 end
-return out
+return { cS, cL, table.concat(p4), table.concat(p6), table.concat(i4), table.concat(i6) }
 `;
 
 const SCRAPE_LUA = `
@@ -329,42 +333,16 @@ export class RedisStore implements PeerStore {
       this.limits.maxPeers,
     );
     this.statsCache = undefined;
-    const complete = Number(r[0]);
-    const incomplete = Number(r[1]);
-    const step = a.withPeerIds ? 2 : 1;
-    let n4 = 0;
-    let n6 = 0;
-    for (let i = 2; i < r.length; i += step) {
-      const addr = r[i] as Buffer;
-      if (addr.length === 6) n4++;
-      else if (addr.length === 18) n6++;
+    const out: AnnounceOutput = {
+      complete: Number(r[0]),
+      incomplete: Number(r[1]),
+      peers4: (r[2] as Buffer | undefined) ?? EMPTY,
+      peers6: (r[3] as Buffer | undefined) ?? EMPTY,
+    };
+    if (a.withPeerIds) {
+      out.peerIds4 = (r[4] as Buffer | undefined) ?? EMPTY;
+      out.peerIds6 = (r[5] as Buffer | undefined) ?? EMPTY;
     }
-    const peers4 = n4 ? Buffer.allocUnsafe(6 * n4) : EMPTY;
-    const peers6 = n6 ? Buffer.allocUnsafe(18 * n6) : EMPTY;
-    const ids4 = a.withPeerIds ? Buffer.alloc(20 * n4) : undefined;
-    const ids6 = a.withPeerIds ? Buffer.alloc(20 * n6) : undefined;
-    let o4 = 0;
-    let o6 = 0;
-    for (let i = 2; i < r.length; i += step) {
-      const addr = r[i] as Buffer;
-      const id = a.withPeerIds ? (r[i + 1] as Buffer) : undefined;
-      if (addr.length === 6) {
-        addr.copy(peers4, 6 * o4);
-        if (ids4 && id) id.copy(ids4, 20 * o4, 0, 20);
-        o4++;
-      } else if (addr.length === 18) {
-        addr.copy(peers6, 18 * o6);
-        if (ids6 && id) id.copy(ids6, 20 * o6, 0, 20);
-        o6++;
-      }
-    }
-    const out: AnnounceOutput = { complete, incomplete, peers4, peers6 };
-    if (ids4 && ids6) {
-      out.peerIds4 = ids4;
-      out.peerIds6 = ids6;
-    }
-    // A completed event counts even for a peer we could not store (the script does it).
-    if (a.event === EVENT_COMPLETED) this.statsCache = undefined;
     return out;
   }
 
