@@ -339,7 +339,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
     if ((this.ticks * TICK_MS) % RECHOKE_INTERVAL_MS === 0) this.uploader.rechoke(this.state === 'seeding');
     for (const p of this.peers.values()) this.uploader.pump(p);
     this.pm.dialMore();
-    if (this.peers.size === 0 && this.state === 'downloading' && this.ticks % 30 === 0) this.tracker?.announceNow();
+    // Out of peers: ask the tracker again (it enforces its min interval). A seeder needs this
+    // too: it learns of leechers only from announces, and must dial those that never dial.
+    if (this.peers.size === 0 && this.ticks % 30 === 0) this.tracker?.announceNow();
     this.emit('progress', this.progress());
   }
 
