@@ -12,7 +12,7 @@ const JOBS_PER_WORKER = 2;
 
 interface Pending {
   job: HashJob;
-  resolve: (digests: Buffer) => void;
+  resolve: (digests: Buffer, buf: ArrayBuffer | undefined) => void;
   reject: (e: Error) => void;
 }
 
@@ -66,22 +66,37 @@ export class HashPool {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_HASH_POOL_CLOSED', 'hash pool is closed'));
     if (!Number.isInteger(chunkLength) || chunkLength < 1) throw new RangeError(`bad chunk length ${chunkLength}`);
     let buf: ArrayBuffer;
-    let offset: number;
-    const whole =
-      data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    if (opts.transfer && whole) {
+    if (opts.transfer && ownsWholeBuffer(data)) {
       buf = data.buffer as ArrayBuffer;
-      offset = 0;
     } else {
       // One memcpy: far cheaper than SHA-1 of the same bytes, and the caller keeps its data.
       const copy = new Uint8Array(data.length);
       copy.set(data);
       buf = copy.buffer;
-      offset = 0;
     }
-    const job: HashJob = { id: this.nextId++, buf, offset, length: data.length, chunk: chunkLength };
+    const job: HashJob = { id: this.nextId++, buf, offset: 0, length: data.length, chunk: chunkLength, giveBack: false };
     return new Promise<Buffer>((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Like hashChunks with transfer, for a caller that recycles its buffers: hashes the
+   *  first `length` bytes of `data` (which must own its whole ArrayBuffer, e.g. from
+   *  Buffer.allocUnsafeSlow) and hands the buffer back with the digests, so no fresh
+   *  memory is faulted in for every batch. */
+  hashReusable(data: Buffer, length: number, chunkLength: number): Promise<{ digests: Buffer; data: Buffer }> {
+    if (this.closed) return Promise.reject(new StorageError('STORAGE_HASH_POOL_CLOSED', 'hash pool is closed'));
+    if (!ownsWholeBuffer(data)) throw new RangeError('hashReusable needs a buffer that owns its ArrayBuffer');
+    if (!Number.isInteger(length) || length < 0 || length > data.length) throw new RangeError(`bad length ${length}`);
+    if (!Number.isInteger(chunkLength) || chunkLength < 1) throw new RangeError(`bad chunk length ${chunkLength}`);
+    const job: HashJob = { id: this.nextId++, buf: data.buffer as ArrayBuffer, offset: 0, length, chunk: chunkLength, giveBack: true };
+    return new Promise((resolve, reject) => {
+      this.queue.push({
+        job,
+        resolve: (digests, buf) => resolve({ digests, data: Buffer.from(buf ?? new ArrayBuffer(0)) }),
+        reject,
+      });
       this.pump();
     });
   }
@@ -122,7 +137,7 @@ export class HashPool {
       if (!p) return;
       slot.inflight.delete(res.id);
       if (slot.inflight.size === 0) worker.unref();
-      if (res.digests) p.resolve(Buffer.from(res.digests));
+      if (res.digests) p.resolve(Buffer.from(res.digests), res.buf);
       else p.reject(new StorageError('STORAGE_HASH_WORKER_FAILED', `hash worker: ${res.error ?? 'no result'}`));
       this.pump();
     });
@@ -140,6 +155,10 @@ export class HashPool {
     this.slots.push(slot);
     return slot;
   }
+}
+
+function ownsWholeBuffer(data: Uint8Array): boolean {
+  return data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
 }
 
 let shared: HashPool | undefined;

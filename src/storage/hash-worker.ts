@@ -10,11 +10,14 @@ export interface HashJob {
   length: number;
   /** Hash each `chunk` bytes separately (the last chunk may be shorter). */
   chunk: number;
+  /** Send `buf` back with the result, so the caller can reuse it. */
+  giveBack: boolean;
 }
 
 export interface HashResult {
   id: number;
   digests?: ArrayBuffer;
+  buf?: ArrayBuffer;
   error?: string;
 }
 
@@ -30,8 +33,13 @@ if (port) {
         const d = createHash('sha1').update(view.subarray(start, Math.min(start + job.chunk, job.length))).digest();
         out.set(d, i * 20);
       }
-      const res: HashResult = { id: job.id, digests: out.buffer };
-      port.postMessage(res, [out.buffer]);
+      if (job.giveBack) {
+        const res: HashResult = { id: job.id, digests: out.buffer, buf: job.buf };
+        port.postMessage(res, [out.buffer, job.buf]);
+      } else {
+        const res: HashResult = { id: job.id, digests: out.buffer };
+        port.postMessage(res, [out.buffer]);
+      }
     } catch (e) {
       const res: HashResult = { id: job.id, error: e instanceof Error ? e.message : String(e) };
       port.postMessage(res);

@@ -464,6 +464,9 @@ export class Storage {
     const batchPieces = Math.max(1, Math.floor(CHECK_BATCH_BYTES / pl));
     const budget = Math.max(CHECK_READ_AHEAD_BYTES, 2 * pl);
     const inflight = new Set<Promise<void>>();
+    // Batch buffers go to a worker and come back: reused, never faulted in afresh.
+    const batchBytes = batchPieces * pl;
+    const spare: Buffer[] = [];
     let inflightBytes = 0;
     let failure: unknown;
     let hashed = 0;
@@ -485,9 +488,10 @@ export class Storage {
       inflightBytes += bytes;
       const task = (async () => {
         // allocUnsafeSlow: a buffer owning its ArrayBuffer, so it can be moved to the worker.
-        const buf = Buffer.allocUnsafeSlow(bytes);
-        await this.readRange(start, buf);
-        const digests = await this.pool.hashChunks(buf, pl, { transfer: true });
+        const buf = spare.pop() ?? Buffer.allocUnsafeSlow(batchBytes);
+        await this.readRange(start, buf.subarray(0, bytes));
+        const { digests, data } = await this.pool.hashReusable(buf, bytes, pl);
+        if (data.length === batchBytes) spare.push(data);
         for (let k = 0; k < n; k++) {
           const p = first + k;
           if (digests.subarray(k * 20, k * 20 + 20).equals(this.expectedHash(p))) this.markHave(p);

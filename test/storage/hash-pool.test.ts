@@ -71,3 +71,21 @@ test('the built pool (dist/, plain .js worker) hashes too', (t) => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'a9993e364706816aba3e25717850c26c9cd0d89d');
 });
+
+test('hashReusable hands the buffer back for reuse and hashes only the given length', async () => {
+  const pool = new HashPool(1);
+  try {
+    let buf = Buffer.allocUnsafeSlow(3000);
+    for (let round = 0; round < 3; round++) {
+      randomBytes(2500).copy(buf);
+      const expect = [sha1(buf.subarray(0, 1000)), sha1(buf.subarray(1000, 2000)), sha1(buf.subarray(2000, 2500))];
+      const { digests, data } = await pool.hashReusable(buf, 2500, 1000);
+      assert.deepEqual([digests.subarray(0, 20), digests.subarray(20, 40), digests.subarray(40, 60)], expect);
+      assert.equal(data.length, 3000);
+      buf = data;
+    }
+    assert.throws(() => pool.hashReusable(Buffer.from('shared pool slab'), 4, 4), RangeError);
+  } finally {
+    await pool.close();
+  }
+});
