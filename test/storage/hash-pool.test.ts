@@ -75,7 +75,7 @@ test('the built pool (dist/, plain .js worker) hashes too', (t) => {
 test('hashReusable hands the buffer back for reuse and hashes only the given length', async () => {
   const pool = new HashPool(1);
   try {
-    let buf = Buffer.allocUnsafeSlow(3000);
+    let buf: Buffer = Buffer.allocUnsafeSlow(3000);
     for (let round = 0; round < 3; round++) {
       randomBytes(2500).copy(buf);
       const expect = [sha1(buf.subarray(0, 1000)), sha1(buf.subarray(1000, 2000)), sha1(buf.subarray(2000, 2500))];
