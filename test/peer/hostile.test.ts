@@ -7,6 +7,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { PeerConnection, makeGeometry, type CloseInfo } from '../../src/peer/index.js';
 import { startHostilePeer, type HostileKind } from './hostile-peer.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StaNode } from '../../src/node/index.js';
+import { createTorrent } from '../../src/torrent/index.js';
+import { makeFile } from '../interop/helpers/payload.js';
 
 const infoHash = randomBytes(20);
 const geometry = makeGeometry(32, 256 * 1024, 32 * 256 * 1024 - 1000);
@@ -47,3 +53,79 @@ test('a peer flooding haves is read through, then cut off at its first bad index
   assert.equal(r.info.code, 'WIRE_BAD_INDEX');
   assert.ok(r.heapGrowthMB < 32, `heap grew ${r.heapGrowthMB} MB`);
 });
+
+// ---- the whole engine -------------------------------------------------------------
+
+
+async function engineScenario(kinds: readonly HostileKind[]): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'sta-hostile-'));
+  const nodes: StaNode[] = [];
+  const hostiles: Awaited<ReturnType<typeof startHostilePeer>>[] = [];
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
+  try {
+    const size = 8 * 1024 * 1024 - 777;
+    await makeFile(join(dir, 'src', 'payload.bin'), size, 'hostile');
+    const { meta } = await createTorrent({ path: join(dir, 'src', 'payload.bin'), pieceLength: 256 * 1024, creationDate: null });
+    const g = makeGeometry(meta.pieceCount, meta.pieceLength, meta.length);
+    for (const kind of kinds) hostiles.push(await startHostilePeer(kind, meta.infoHash, g));
+    const seed = await StaNode.start({ port: 0, host: '127.0.0.1' });
+    nodes.push(seed);
+    await seed.add({ kind: 'metainfo', meta }, { dir: join(dir, 'src'), noTracker: true });
+    const leech = await StaNode.start({ port: 0, host: '127.0.0.1' });
+    nodes.push(leech);
+    const rss0 = process.memoryUsage.rss();
+    // Hostile peers first, so the leecher meets them before (or while) the honest one serves.
+    const t = await leech.add({ kind: 'metainfo', meta }, { dir: join(dir, 'dst'), noTracker: true, peers: [...hostiles.map((h) => h.address), `127.0.0.1:${seed.port}`] });
+    const banned = new Map<string, string>();
+    const hashFailed: number[] = [];
+    t.on('banned', (b) => banned.set(b.address, b.reason));
+    t.on('hash-failed', (f) => hashFailed.push(f.index));
+    await new Promise<void>((resolve, reject) => {
+      if (t.state === 'seeding') return resolve();
+      const timer = setTimeout(() => reject(new Error(`not complete: ${JSON.stringify(t.progress())}; seeder 127.0.0.1:${seed.port}; banned ${JSON.stringify([...banned])}`)), 60_000);
+      t.once('complete', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const [src, dst] = await Promise.all([readFile(join(dir, 'src', 'payload.bin')), readFile(join(dir, 'dst', 'payload.bin'))]);
+    assert.ok(src.equals(dst), 'byte-exact');
+    // Give the flood time to end in its bad have, then check every hostile peer is banned.
+    const deadline = Date.now() + 20_000;
+    while (hostiles.some((h) => !banned.has(h.address)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const h of hostiles) assert.ok(banned.has(h.address), `${h.kind} (${h.address}) banned; banned: ${JSON.stringify([...banned])}`);
+    assert.ok(!banned.has(`127.0.0.1:${seed.port}`), 'the honest seeder is not banned');
+    const corrupt = hostiles.find((h) => h.kind === 'corrupt');
+    if (corrupt) {
+      assert.ok(corrupt.stats.requestsSeen > 0, 'the corrupt peer was asked for blocks');
+      assert.ok(hashFailed.length > 0, 'its blocks failed their hash');
+    }
+    // Banned peers are not dialled again.
+    const conns = hostiles.map((h) => h.stats.connections);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(hostiles.map((h) => h.stats.connections), conns);
+    for (const h of hostiles) assert.ok(h.stats.connections <= 3, `${h.kind} dialled ${h.stats.connections} times`);
+    const growthMB = (peakRss - rss0) / 1048576;
+    assert.ok(growthMB < 200, `RSS grew ${growthMB.toFixed(0)} MB`);
+  } finally {
+    clearInterval(sampler);
+    await Promise.all(nodes.map((n) => n.close()));
+    await Promise.all(hostiles.map((h) => h.close()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('the engine completes byte-exact from an honest seeder while protocol-breaking peers attack, and bans them', () =>
+  engineScenario(['oversized', 'bad-request', 'have-flood']));
+
+// TODO(peer/download smart ban): in ~2 runs of 3 the honest seeder is banned for having
+// "contributed to 3 pieces that failed their hash check" (pieces it shared with the corrupt
+// peer), and with no peer left the download stalls. Counting mere contributions convicts
+// the innocent; libtorrent bans only on proof (block digests differ from the piece once it
+// passes) or when a peer sent a whole failed piece. Remove `todo` once that is fixed.
+test(
+  'the engine completes byte-exact with a peer sending corrupt blocks among the attackers, and bans only the attackers',
+  { todo: 'smart ban convicts the honest seeder it shares failed pieces with (see comment)' },
+  () => engineScenario(['corrupt', 'oversized', 'bad-request', 'have-flood']),
+);
