@@ -20,7 +20,7 @@
 // Quick run: --duration 3 --mem-peers 100000 --mem-swarms 10000
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os, { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -289,7 +289,36 @@ async function runUdp(port: number, udpReuse: boolean): Promise<{ perS: number; 
   return { perS, detail: notes.join('; ') };
 }
 
+/** Sockets in TIME_WAIT (IPv4 and IPv6), from /proc/net/sockstat{,6}. */
+function timeWaitCount(): number {
+  let n = 0;
+  for (const f of ['/proc/net/sockstat', '/proc/net/sockstat6']) {
+    try {
+      const m = /TCP: .*?\btw (\d+)/.exec(readFileSync(f, 'latin1'));
+      if (m) n += Number(m[1]);
+    } catch {
+      // not Linux: nothing to wait for
+    }
+  }
+  return n;
+}
+
+/**
+ * Connection: close runs leave tens of thousands of loopback sockets in TIME_WAIT (60 s),
+ * and wrk's next connect()s then search a crowded port range: the next close run measures
+ * the kernel's port search, not the target. So each close run starts once TIME_WAIT has
+ * drained below TIME_WAIT_OK (bounded by 70 s).
+ */
+const TIME_WAIT_OK = 5000;
+async function drainTimeWait(): Promise<void> {
+  const t0 = Date.now();
+  while (timeWaitCount() > TIME_WAIT_OK && Date.now() - t0 < 70_000) await sleep(1000);
+  const waited = (Date.now() - t0) / 1000;
+  if (waited >= 1) console.log(`# waited ${waited.toFixed(0)} s for TIME_WAIT sockets to drain (${timeWaitCount()} left)`);
+}
+
 async function measure(run: Running, mode: Mode): Promise<Measure> {
+  if (mode === 'http-close') await drainTimeWait();
   const cpu0 = run.pids.map((p) => cpuSeconds(p));
   const t0 = performance.now();
   const r = mode.startsWith('udp') ? await runUdp(run.port, mode === 'udp-reuse') : await runWrk(run.port, mode === 'http-keepalive');
