@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmod, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -100,21 +101,28 @@ test('a verified piece whose file shrank underneath is reported missing and no l
 });
 
 test('read-only data can be seeded; writing into it fails with STORAGE_READ_ONLY', async (t) => {
-  if (process.getuid?.() === 0) return t.skip('root ignores file permissions');
+  // Root ignores permission bits: make the file immutable instead (chattr +i, ext4).
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot && spawnSync('chattr', ['--help']).error) return t.skip('root, and no chattr to make a file immutable');
   const { dir, cleanup } = await tempDir();
+  const file = join(dir, 'ro.bin');
+  const lock = async (on: boolean) => {
+    if (!asRoot) await chmod(file, on ? 0o444 : 0o644);
+    else if (spawnSync('chattr', [on ? '+i' : '-i', file]).status !== 0 && on) t.skip('chattr +i not supported here');
+  };
   try {
     const { meta, payload } = makeMeta({ name: 'ro.bin', files: [{ path: ['ro.bin'], length: 40_000 }], pieceLength: 16384 });
     const bad = Buffer.from(payload);
     bad[20_000] = bad[20_000]! ^ 1;
-    await writeFile(join(dir, 'ro.bin'), bad);
-    await chmod(join(dir, 'ro.bin'), 0o444);
+    await writeFile(file, bad);
+    await lock(true);
     const st = await Storage.open(meta, { dir });
     assert.equal((await st.check()).havePieces, 2);
     assert.deepEqual(await st.readBlock(2, 0, 100), payload.subarray(32768, 32868));
     await assert.rejects(st.writePiece(1, piece(meta, payload, 1)), { code: 'STORAGE_READ_ONLY' });
     await st.close();
   } finally {
-    await chmod(join(dir, 'ro.bin'), 0o644).catch(() => undefined);
+    await lock(false).catch(() => undefined);
     await cleanup();
   }
 });
