@@ -58,7 +58,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   private readonly key: number;
   private readonly trackerIds = new Map<string, string>();
   private running = false;
-  /** A tracker has acknowledged `started` (so `stopped` is owed at the end). */
+  /** A tracker has answered an announce (so `stopped` is owed at the end). */
   private startedAcked = false;
   private pending: Pending;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -214,7 +214,9 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
         this.lastUrl = url;
         this.lastSuccessMs = Date.now();
         this.failures = 0;
-        if (event === 'started') this.startedAcked = true;
+        // Any answered announce registers us there (a `completed` may have replaced an
+        // unanswered `started`), so a `stopped` is owed from now on.
+        this.startedAcked = true;
         if (this.pending === event) this.pending = undefined;
         if (result.trackerId !== undefined) this.trackerIds.set(url, result.trackerId.slice(0, 128));
         const intervalS = clampS(result.intervalS, MIN_INTERVAL_S, MAX_INTERVAL_S);
