@@ -121,7 +121,7 @@ test('every tracker failing retries with a growing backoff, and started is resen
   }
 });
 
-test('stop() is bounded when the tracker stops answering, and never sends stopped before a started was taken', async () => {
+test('stop() is bounded when the tracker stops answering, and a client never answered sends no stopped', async () => {
   let answer = true;
   const t = await fakeUdp((msg, from, fake) => {
     if (!answer) return;
