@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveSource, apiBases, generatePeerId, CLIENT_PREFIX } from '../../src/node/index.js';
+import { createTorrent } from '../../src/torrent/index.js';
+
+test('peer ids are Azureus style -ST0001- and random', () => {
+  const a = generatePeerId();
+  assert.equal(a.length, 20);
+  assert.equal(a.subarray(0, 8).toString('latin1'), CLIENT_PREFIX);
+  assert.notDeepEqual(a, generatePeerId());
+});
+
+test('API bases come from HTTP trackers only', () => {
+  assert.deepEqual(apiBases(['http://h:8000/announce', 'udp://h:8000', 'http://h:8000/x', 'nonsense']), ['http://h:8000']);
+});
+
+test('a file, a magnet, a name and an info hash resolve; unknown input is bad input', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sta-resolve-'));
+  await writeFile(join(dir, 'f.bin'), 'hello world');
+  const { torrent, meta } = await createTorrent({ path: join(dir, 'f.bin'), creationDate: null });
+  await writeFile(join(dir, 'f.torrent'), torrent);
+  const server = createServer((req, res) => {
+    if (req.url === `/api/torrents/${meta.infoHashHex}`) {
+      res.end(torrent);
+    } else if (req.url?.startsWith('/api/torrents?q=')) {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ torrents: [{ name: 'f.bin', infoHash: meta.infoHashHex }, { name: 'f.bin.old', infoHash: 'a'.repeat(40) }] }));
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const tracker = `http://127.0.0.1:${(server.address() as { port: number }).port}/announce`;
+  try {
+    const fromFile = await resolveSource(join(dir, 'f.torrent'), []);
+    assert.equal(fromFile.kind === 'metainfo' && fromFile.meta.infoHashHex, meta.infoHashHex);
+    const fromMagnet = await resolveSource(`magnet:?xt=urn:btih:${meta.infoHashHex}`, []);
+    assert.equal(fromMagnet.kind, 'magnet');
+    const byName = await resolveSource('f.bin', [tracker]);
+    assert.equal(byName.kind === 'metainfo' && byName.meta.infoHashHex, meta.infoHashHex);
+    const byHash = await resolveSource(meta.infoHashHex.toUpperCase(), [tracker]);
+    assert.equal(byHash.kind, 'metainfo');
+    const unknownHash = await resolveSource('b'.repeat(40), [tracker]);
+    assert.equal(unknownHash.kind === 'magnet' && unknownHash.magnet.trackers[0], tracker);
+    await assert.rejects(resolveSource('no-such-name', []), (e: { exitCode?: number }) => e.exitCode === 2);
+    await assert.rejects(resolveSource('b'.repeat(40), []), (e: { exitCode?: number }) => e.exitCode === 2);
+  } finally {
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
