@@ -43,6 +43,9 @@ export interface StorageOptions {
   preallocate?: boolean;
   /** Open file handles cached (default 64). */
   maxOpenFiles?: number;
+  /** Create the wanted files at open (default true). `sta seed` may pass false so a
+   *  folder with missing files is only read; files are then made on first write. */
+  createFiles?: boolean;
   /** Hash pool (default: the process-wide defaultHashPool()). */
   hashPool?: HashPool;
   /** Called when a background resume save fails (the next save retries). */
@@ -180,7 +183,7 @@ export class Storage {
     const madeDirs = new Map<string, Promise<void>>();
     await mapBounded(meta.files, OPEN_STAT_CONCURRENCY, async (f, i) => {
       const s = files[i]!;
-      if (f.pad || !s.wanted || (s.pre && s.pre.size >= f.length)) return;
+      if (f.pad || !s.wanted || (s.pre && s.pre.size >= f.length) || opts.createFiles === false) return;
       await createFile(root, layout.paths[i]!, f.length, { preallocate: opts.preallocate === true, existingSize: s.pre?.size, madeDirs });
     });
 
@@ -400,12 +403,20 @@ export class Storage {
             return this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => writeAll(fh, chunk, start + sp.bufOffset));
           }
           s.written = true;
-          return this.cache.use(sp.file, this.layout.paths[sp.file]!, { write: true, create: true }, async (fh) => {
-            if (s.oversize) {
-              s.oversize = false;
-              await fh.truncate(this.meta.files[sp.file]!.length);
-            }
-            await writeAll(fh, chunk, sp.fileOffset);
+          const write = () =>
+            this.cache.use(sp.file, this.layout.paths[sp.file]!, { write: true, create: true }, async (fh) => {
+              if (s.oversize) {
+                s.oversize = false;
+                await fh.truncate(this.meta.files[sp.file]!.length);
+              }
+              await writeAll(fh, chunk, sp.fileOffset);
+            });
+          // Missing with its folder (not created at open, or deleted since): make it, once.
+          return write().catch(async (e: unknown) => {
+            if (!(e instanceof StorageError && e.code === 'STORAGE_DATA_MISSING')) throw e;
+            const f = this.meta.files[sp.file]!;
+            await createFile(this.dir, this.layout.paths[sp.file]!, f.length, { preallocate: this.opts.preallocate === true });
+            await write();
           });
         }),
       );

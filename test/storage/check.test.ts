@@ -126,3 +126,21 @@ test('read-only data can be seeded; writing into it fails with STORAGE_READ_ONLY
     await cleanup();
   }
 });
+
+test('createFiles: false leaves missing files alone until a piece is written into them', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { meta, payload } = makeMeta({ name: 'lazy', files: [{ path: ['x', 'a'], length: 20_000 }, { path: ['y', 'b'], length: 20_000 }], pieceLength: 16384 });
+    const st = await Storage.open(meta, { dir, createFiles: false });
+    await st.check();
+    await assert.rejects(stat(join(dir, 'lazy')), { code: 'ENOENT' });
+    await st.writePiece(0, piece(meta, payload, 0));
+    assert.equal((await stat(join(dir, 'lazy', 'x', 'a'))).size, 20_000);
+    await assert.rejects(stat(join(dir, 'lazy', 'y')), { code: 'ENOENT' });
+    for (let i = 1; i < meta.pieceCount; i++) await st.writePiece(i, piece(meta, payload, i));
+    await st.close();
+    assert.deepEqual(await readFile(join(dir, 'lazy', 'y', 'b')), payload.subarray(20_000));
+  } finally {
+    await cleanup();
+  }
+});
