@@ -599,7 +599,9 @@ export class Storage {
     }
     try {
       // Data before bookkeeping: the pieces the new resume data claims must be on disk.
-      await mapBounded(synced, OPEN_STAT_CONCURRENCY, async (i) => {
+      // One at a time while running: an fdatasync of a big dirty file can hold a libuv
+      // thread for seconds, and the pool has only four for every read and write.
+      await mapBounded(synced, final ? OPEN_STAT_CONCURRENCY : 1, async (i) => {
         if (this.files[i]!.stamp) await this.cache.datasync(i, this.layout.paths[i]!).catch(() => undefined);
       });
       if (syncPart && this.partStamp) await this.cache.datasync(PART_KEY, this.partPath).catch(() => undefined);
