@@ -464,12 +464,29 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (!this.fast) throw new WireError('WIRE_NOT_NEGOTIATED', `${type} message without the BEP 6 handshake bit`);
   }
 
-  /** bitfield / have-all / have-none: once, before (BEP 3/6 say: as the first message; we
-   *  accept it after haves too, as real clients do, merging those in). */
+  /** bitfield / have-all / have-none. BEP 3/6 say: once, as the first message; real clients
+   *  differ (aria2 1.36 sends a fresh bitfield mid-connection instead of haves, and have-all
+   *  on completion), so a later one only adds pieces: it is merged into what the peer had,
+   *  never takes pieces away, and a later have-none changes nothing. Each one is still
+   *  checked (length, spare bits), and costs O(pieces) like any bitfield. */
   private availability(a: { kind: 'bits'; bytes: Buffer } | { kind: 'all' } | { kind: 'none' }): void {
-    if (this.availabilitySeen) throw new WireError('WIRE_BAD_BITFIELD', 'a second bitfield, have-all or have-none');
-    this.availabilitySeen = true;
     const g = this.geometry;
+    if (this.availabilitySeen) {
+      if (a.kind === 'none') return;
+      if (g && this.peerBitfield) {
+        const more = a.kind === 'bits' ? parseBitfield(g, a.bytes) : Bitfield.full(g.pieceCount);
+        for (const i of more.indexes()) this.peerBitfield.set(i);
+        this.emit('bitfield', this.peerBitfield);
+      } else if (!g) {
+        if (a.kind === 'bits' && a.bytes.length > MAX_BITFIELD_BYTES) throw new WireError('WIRE_BAD_BITFIELD', 'bitfield too long');
+        const p = this.pendingAvailability;
+        if (a.kind === 'all' || p?.kind === 'all') this.pendingAvailability = { kind: 'all' };
+        else if (p?.kind === 'bits' && p.bytes.length === a.bytes.length) for (let i = 0; i < p.bytes.length; i++) p.bytes[i]! |= a.bytes[i]!;
+        else this.pendingAvailability = { kind: 'bits', bytes: Buffer.from(a.bytes) };
+      }
+      return;
+    }
+    this.availabilitySeen = true;
     if (!g) {
       if (a.kind === 'bits' && a.bytes.length > MAX_BITFIELD_BYTES) throw new WireError('WIRE_BAD_BITFIELD', 'bitfield too long');
       this.pendingAvailability = a.kind === 'bits' ? { kind: 'bits', bytes: Buffer.from(a.bytes) } : a;

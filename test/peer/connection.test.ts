@@ -334,8 +334,24 @@ test('closes a peer that sends an oversized message', async () => {
 test('closes a peer that sends a bad bitfield', async () => {
   await expectViolation(encodeMessage({ type: 'bitfield', bytes: Buffer.alloc(7, 0xff) }), 'WIRE_BAD_BITFIELD');
   // 64 pieces: exactly 8 bytes, so a spare-bit test needs a torrent whose count is not a multiple of 8 (see test/peer/wire).
-  const second = Buffer.concat([encodeMessage({ type: 'have-none' }), encodeMessage({ type: 'bitfield', bytes: Buffer.alloc(8) })]);
-  await expectViolation(second, 'WIRE_BAD_BITFIELD');
+  // A later bitfield is still checked.
+  const badLater = Buffer.concat([encodeMessage({ type: 'have-none' }), encodeMessage({ type: 'bitfield', bytes: Buffer.alloc(9) })]);
+  await expectViolation(badLater, 'WIRE_BAD_BITFIELD');
+});
+
+test('a later bitfield or have-all only adds pieces (aria2 sends one mid-connection)', async () => {
+  const { socket, conn } = await rawPeer();
+  const first = Buffer.alloc(8);
+  first[0] = 0x80; // piece 0
+  const later = Buffer.alloc(8);
+  later[1] = 0x01; // piece 15
+  socket.write(Buffer.concat([encodeMessage({ type: 'bitfield', bytes: first }), encodeMessage({ type: 'have', index: 3 }), encodeMessage({ type: 'bitfield', bytes: later })]));
+  await until(() => conn.peerBitfield?.has(15) === true);
+  assert.deepEqual([...conn.peerBitfield!.indexes()], [0, 3, 15]);
+  socket.write(encodeMessage({ type: 'have-none' }));
+  socket.write(encodeMessage({ type: 'have-all' }));
+  await until(() => conn.peerBitfield?.isFull() === true);
+  assert.equal(conn.closeInfo, null);
 });
 
 test('closes a peer that sends an out-of-range request, have or piece', async () => {
