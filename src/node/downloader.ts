@@ -8,17 +8,18 @@ import {
   type BlockAttribution,
   type BlockRequest,
 } from '../peer/download/index.js';
+import { defaultHashPool } from '../storage/index.js';
 import { Bitfield } from '../util/index.js';
 import type { TorrentContext } from './context.js';
 import type { Peer } from './peer.js';
 
 /** Spare piece buffers kept for reuse, so a steady download allocates nothing per piece. */
-const SPARE_PIECE_BUFFERS = 16;
+const SPARE_PIECE_BUFFERS = 8;
 
 /** Bytes of complete pieces waiting for their hash check or their write. Past this, we
  *  stop reading from peers (TCP then slows them) until the disk catches up to half: the
  *  leecher's memory stays bounded whatever the network outruns. */
-const MAX_PENDING_VERIFY_BYTES = 32 * 1024 * 1024;
+const MAX_PENDING_VERIFY_BYTES = 16 * 1024 * 1024;
 
 export class Downloader {
   private readonly buffers = new Map<number, Buffer>();
@@ -158,7 +159,7 @@ export class Downloader {
     if (res.status === 'accepted') {
       let buf = this.buffers.get(index);
       if (!buf) {
-        buf = this.allocPiece(size);
+        buf = this.allocPiece();
         this.buffers.set(index, buf);
       }
       block.copy(buf, begin);
@@ -175,41 +176,42 @@ export class Downloader {
     this.fill(peer);
   }
 
-  private allocPiece(size: number): Buffer {
-    const s = this.spare.pop();
-    if (s && s.length >= size) return s.length === size ? s : s.subarray(0, size);
-    return Buffer.allocUnsafeSlow(size);
+  /** A buffer of a whole piece length that owns its memory (the hash pool moves it to a
+   *  worker and back instead of copying); the piece uses its first pieceSize bytes. */
+  private allocPiece(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.t.meta!.pieceLength);
   }
 
   private recycle(buf: Buffer): void {
-    const pl = this.t.meta?.pieceLength ?? 0;
-    // Only full-size buffers are worth keeping (the last piece may be short).
-    if (buf.buffer.byteLength === pl && this.spare.length < SPARE_PIECE_BUFFERS) {
-      this.spare.push(Buffer.from(buf.buffer, buf.byteOffset, pl));
-    }
+    if (buf.length === this.t.meta?.pieceLength && this.spare.length < SPARE_PIECE_BUFFERS) this.spare.push(buf);
   }
 
   private async verify(index: number, buf: Buffer): Promise<void> {
-    const { storage, picker: pk } = this.t;
-    if (!storage || !pk) return;
+    const { storage, picker: pk, meta } = this.t;
+    if (!storage || !pk || !meta) return;
+    const size = pk.pieceSize(index);
     this.verifying.add(index);
-    this.verifyingBytes += buf.length;
+    this.verifyingBytes += size;
     if (!this.readingPaused && this.verifyingBytes > MAX_PENDING_VERIFY_BYTES) {
       this.readingPaused = true;
       for (const p of this.t.peers.values()) p.conn.pauseReading();
     }
     const senders = pk.sendersOf(index);
+    let data = buf;
     try {
-      const ok = await storage.verifyPiece(index, buf);
+      // SHA-1 in a worker; the buffer travels there and back without a copy.
+      const r = await defaultHashPool().hashReusable(buf, size, size);
+      data = r.data;
       if (this.stopped) return;
-      if (!ok) {
-        this.hashFailed(index, buf, senders);
+      const piece = data.subarray(0, size);
+      if (!r.digests.equals(meta.pieces.subarray(index * 20, index * 20 + 20))) {
+        this.hashFailed(index, piece, senders);
         return;
       }
-      await storage.writePiece(index, buf);
+      await storage.writePiece(index, piece);
       if (this.stopped) return;
       if (this.t.smartBan.hasFailed(index)) {
-        for (const b of this.t.smartBan.piecePassed(index, blockDigests(buf))) this.t.ban(b.address, b.reason);
+        for (const b of this.t.smartBan.piecePassed(index, blockDigests(piece))) this.t.ban(b.address, b.reason);
       }
       pk.pieceVerified(index);
       this.t.pieceDone(index, this.addressesOf(senders));
@@ -220,12 +222,12 @@ export class Downloader {
       this.t.events.emit('error', e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.verifying.delete(index);
-      this.verifyingBytes -= buf.length;
+      this.verifyingBytes -= size;
       if (this.readingPaused && this.verifyingBytes <= MAX_PENDING_VERIFY_BYTES / 2) {
         this.readingPaused = false;
         for (const p of this.t.peers.values()) p.conn.resumeReading();
       }
-      this.recycle(buf);
+      if (data.buffer.byteLength > 0) this.recycle(data);
     }
   }
 
