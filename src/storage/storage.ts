@@ -18,7 +18,7 @@ import { StorageError, ioError } from './errors.js';
 import { FileCache } from './file-cache.js';
 import { createFile, statFile, type DiskStat } from './files.js';
 import { defaultHashPool, type HashPool } from './hash-pool.js';
-import { Layout, resolveInside, type Span } from './layout.js';
+import { Layout, isInside, resolveInside, type Span } from './layout.js';
 import {
   Kept,
   encodeResume,
@@ -161,8 +161,11 @@ export class Storage {
     const layout = new Layout(meta, root);
     const resumePath = opts.resumePath ? resolve(opts.resumePath) : resolveInside(root, ['.sta', `${meta.infoHashHex}.resume`]);
     const partPath = resolveInside(root, ['.sta', `${meta.infoHashHex}.parts`]);
+    const staDir = resolveInside(root, ['.sta']);
     for (const p of layout.paths) {
-      if (p === resumePath || p === partPath) throw new StorageError('STORAGE_PATH_CONFLICT', `a torrent file would overwrite ${p}`, 2);
+      if (p === resumePath || p === partPath || isInside(staDir, p)) {
+        throw new StorageError('STORAGE_PATH_CONFLICT', `a torrent file would take the place of sta's own ${p}`, 2);
+      }
     }
 
     // Stat every file (a bounded number at once: a torrent may hold 100k files).

@@ -177,6 +177,9 @@ test('two files at one path, or a file that is also a folder, are refused', asyn
     await assert.rejects(Storage.open(dup, { dir }), { code: 'STORAGE_PATH_CONFLICT' });
     const nest = makeMeta({ name: 'd', files: [{ path: ['a'], length: 1 }, { path: ['a', 'b'], length: 1 }], pieceLength: 16384 }).meta;
     await assert.rejects(Storage.open(nest, { dir }), { code: 'STORAGE_PATH_CONFLICT' });
+    // A torrent named like sta's hidden folder.
+    const hidden = makeMeta({ name: '.sta', files: [{ path: ['.sta'], length: 1 }], pieceLength: 16384 }).meta;
+    await assert.rejects(Storage.open(hidden, { dir }), { code: 'STORAGE_PATH_CONFLICT' });
   } finally {
     await cleanup();
   }
