@@ -476,7 +476,8 @@ export class Storage {
   private async rehash(pieces: number[], progress: (n: number) => void, signal: AbortSignal | undefined): Promise<number> {
     const pl = this.meta.pieceLength;
     const batchPieces = Math.max(1, Math.floor(CHECK_BATCH_BYTES / pl));
-    const budget = Math.max(CHECK_READ_AHEAD_BYTES, 2 * pl);
+    // Pieces over 16 MiB (rare; the parser allows 256 MiB) go one at a time: memory first.
+    const budget = Math.max(CHECK_READ_AHEAD_BYTES, pl);
     const inflight = new Set<Promise<void>>();
     // Batch buffers go to a worker and come back: reused, never faulted in afresh.
     const batchBytes = batchPieces * pl;
