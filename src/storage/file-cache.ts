@@ -17,9 +17,6 @@ interface Entry {
 export class FileCache {
   private readonly entries = new Map<number, Entry>();
   private closed = false;
-  /** Handles opened over the cache's life, for tests and stats. */
-  opens = 0;
-
   constructor(readonly maxOpen: number) {}
 
   get openCount(): number {
@@ -71,14 +68,6 @@ export class FileCache {
     }
   }
 
-  /** Closes and forgets the handle of `key` once unused (e.g. before truncating). */
-  async forget(key: number): Promise<void> {
-    const e = this.entries.get(key);
-    if (!e || e.refs > 0) return;
-    this.entries.delete(key);
-    await this.closeEntry(e);
-  }
-
   /** fdatasync the file. fsync works on the inode, so a handle opened after the writing
    *  one was evicted still flushes those writes. */
   async datasync(key: number, path: string): Promise<void> {
@@ -95,7 +84,6 @@ export class FileCache {
   }
 
   private async openHandle(e: Entry, opts: { write: boolean; create?: boolean }): Promise<FileHandle> {
-    this.opens++;
     // O_NOFOLLOW: data files are never symlinks (see files.ts).
     const rw = constants.O_RDWR | constants.O_NOFOLLOW | (opts.create ? constants.O_CREAT : 0);
     try {

@@ -3,7 +3,7 @@
 // writing verified pieces, serving blocks of them, and keeping resume data.
 // Crash-safety reasoning: docs/storage.md.
 import { mkdir, realpath, type FileHandle } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Metainfo } from '../torrent/index.js';
 import { Bitfield } from '../util/index.js';
 import {
@@ -16,7 +16,7 @@ import {
 } from './config.js';
 import { StorageError, ioError } from './errors.js';
 import { FileCache } from './file-cache.js';
-import { createFile, statFile, type DiskStat } from './files.js';
+import { assertRealInside, createFile, statFile, type DiskStat } from './files.js';
 import { defaultHashPool, type HashPool } from './hash-pool.js';
 import { Layout, isInside, resolveInside, type Span } from './layout.js';
 import {
@@ -396,14 +396,23 @@ export class Storage {
     this.inflightWrites++;
     try {
       const start = index * this.meta.pieceLength;
-      await Promise.all(
+      // allSettled: no write of this piece may still run once it counts as done or failed.
+      const results = await Promise.allSettled(
         this.layout.spans(start, data.length).map((sp) => {
           const s = this.files[sp.file]!;
           if (s.kept === Kept.None) return undefined;
           const chunk = data.subarray(sp.bufOffset, sp.bufOffset + sp.length);
           if (s.kept === Kept.Part) {
             this.partWritten = true;
-            return this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => writeAll(fh, chunk, start + sp.bufOffset));
+            const writePart = () => this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => writeAll(fh, chunk, start + sp.bufOffset));
+            return writePart().catch(async (e: unknown) => {
+              if (!(e instanceof StorageError && e.code === 'STORAGE_DATA_MISSING')) throw e;
+              // The .sta folder does not exist yet (resume data kept elsewhere).
+              const dir = dirname(this.partPath);
+              await assertRealInside(this.dir, dir);
+              await mkdir(dir, { recursive: true });
+              await writePart();
+            });
           }
           s.written = true;
           const write = () =>
@@ -423,6 +432,7 @@ export class Storage {
           });
         }),
       );
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
       this.markHave(index);
     } catch (e) {
       if (e instanceof StorageError) throw e;

@@ -196,6 +196,13 @@ test('wanted files: unwanted files are not created; shared boundary bytes go to 
     ];
     const { meta, payload } = makeMeta({ name: 'w', files, pieceLength: 2048 });
     const wantedFiles = [true, false, true, false];
+    // Resume data kept elsewhere (as the daemon does): the part file still goes in dir/.sta.
+    const elsewhere = await tempDir();
+    const other = await Storage.open(meta, { dir: join(dir, 'other'), wantedFiles, resumePath: join(elsewhere.dir, 'r.resume') });
+    await other.writePiece(1, piece(meta, payload, 1));
+    assert.deepEqual(await other.readBlock(1, 0, 2048), piece(meta, payload, 1));
+    await other.close();
+    await elsewhere.cleanup();
     let st = await Storage.open(meta, { dir, wantedFiles });
     await st.check();
     // want1: 0..2999 -> pieces 0,1; want2: 8000..10999 -> pieces 3,4,5.
