@@ -124,3 +124,21 @@ test('--timeout gives up with exit 1; bad input exits 2', async () => {
     assert.equal(badPeer.code, 2, badPeer.err);
   });
 });
+
+test('download --seed keeps seeding after completion; a magnet via --peer fetches from it', async () => {
+  await withWorkspace('sta-cli-', async (ws) => {
+    const src = await ws.mkdir('src');
+    await makeFile(join(src, 's.bin'), 500_000, 'seedflag');
+    const { torrent, meta } = await createTorrent({ path: join(src, 's.bin'), pieceLength: 16384, creationDate: null });
+    await writeFile(ws.path('s.torrent'), torrent);
+    const first = await staSeed(ws, { torrent: ws.path('s.torrent'), dir: src, noTracker: true, name: 'first-seed' });
+    const relay = await staDownload(ws, { torrent: ws.path('s.torrent'), dir: ws.path('relay'), noTracker: true, peers: [`127.0.0.1:${first.port}`], args: ['--seed'], name: 'relay' });
+    await relay.proc.waitForOutput(/"event":"seeding"/, 60_000);
+    await first.kill();
+    const magnet = `magnet:?xt=urn:btih:${meta.infoHashHex}`;
+    const last = await staDownload(ws, { torrent: magnet, dir: ws.path('last'), noTracker: true, peers: [`127.0.0.1:${relay.port}`], name: 'last', timeoutS: 60 });
+    await last.done(60_000);
+    await assertSameTree(src, ws.path('last'), { ignore: IGNORE });
+    assert.equal(relay.proc.running, true, 'the --seed download is still running');
+  });
+});
