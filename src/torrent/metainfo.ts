@@ -82,6 +82,13 @@ function readExtras(root: BDict): TorrentExtras {
   };
 }
 
+/** Do paths `a` and `b` name files in the same folder? */
+function sameFolder(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length - 1; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function readFiles(info: BDict, name: string): { files: TorrentFile[]; length: number; multiFile: boolean } {
   const list = info.files;
   if (list === undefined) {
@@ -95,6 +102,7 @@ function readFiles(info: BDict, name: string): { files: TorrentFile[]; length: n
   const files: TorrentFile[] = [];
   const filePaths = new Set<string>();
   const dirPaths = new Set<string>();
+  let lastPath: string[] = [];
   let offset = 0;
   for (let i = 0; i < list.length; i++) {
     const f = list[i];
@@ -115,12 +123,16 @@ function readFiles(info: BDict, name: string): { files: TorrentFile[]; length: n
     if (!pad) {
       if (filePaths.has(pathString) || dirPaths.has(pathString)) bad('TORRENT_DUPLICATE_PATH', `${where} "${pathString}" appears twice`);
       filePaths.add(pathString);
-      let prefix = '';
-      for (let k = 0; k < path.length - 1; k++) {
-        prefix = k === 0 ? path[0]! : `${prefix}/${path[k]!}`;
-        if (filePaths.has(prefix)) bad('TORRENT_DUPLICATE_PATH', `${where} "${pathString}" is inside file "${prefix}"`);
-        dirPaths.add(prefix);
+      // Files of one folder usually follow each other: its prefixes are checked already.
+      if (!sameFolder(path, lastPath)) {
+        let prefix = '';
+        for (let k = 0; k < path.length - 1; k++) {
+          prefix = k === 0 ? path[0]! : `${prefix}/${path[k]!}`;
+          if (filePaths.has(prefix)) bad('TORRENT_DUPLICATE_PATH', `${where} "${pathString}" is inside file "${prefix}"`);
+          dirPaths.add(prefix);
+        }
       }
+      lastPath = path;
     }
     files.push({ path, pathString, length, offset, pad });
     offset += length;
