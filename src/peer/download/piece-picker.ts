@@ -82,6 +82,8 @@ export class PiecePicker {
   private readonly random: () => number;
   /** Wanted, missing pieces not yet started: when 0 and no partial has a free block, endgame. */
   private untouched = 0;
+  /** Wanted pieces not verified. */
+  private missing = 0;
   /** Scratch array for candidate sorting, reused across picks. */
   private readonly candKey: Float64Array;
 
@@ -115,17 +117,14 @@ export class PiecePicker {
     this.recountUntouched();
   }
 
-  /** Every wanted piece is verified. */
+  /** Every wanted piece is verified (O(1): called after every piece). */
   isDone(): boolean {
-    for (let i = 0; i < this.pieceCount; i++) if (this.isWanted(i) && !this.have.has(i)) return false;
-    return true;
+    return this.missing === 0;
   }
 
   /** Wanted pieces not verified yet. */
   missingCount(): number {
-    let n = 0;
-    for (let i = 0; i < this.pieceCount; i++) if (this.isWanted(i) && !this.have.has(i)) n++;
-    return n;
+    return this.missing;
   }
 
   availabilityOf(i: number): number {
@@ -320,7 +319,10 @@ export class PiecePicker {
     this.partials.delete(piece);
     if (!this.have.has(piece)) {
       this.have.set(piece);
-      if (!p && this.isWanted(piece)) this.untouched--;
+      if (this.isWanted(piece)) {
+        this.missing--;
+        if (!p) this.untouched--;
+      }
     }
   }
 
@@ -354,7 +356,13 @@ export class PiecePicker {
 
   private recountUntouched(): void {
     let n = 0;
-    for (let i = 0; i < this.pieceCount; i++) if (this.isWanted(i) && !this.have.has(i) && !this.partials.has(i)) n++;
+    let m = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!this.isWanted(i) || this.have.has(i)) continue;
+      m++;
+      if (!this.partials.has(i)) n++;
+    }
     this.untouched = n;
+    this.missing = m;
   }
 }

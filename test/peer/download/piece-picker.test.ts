@@ -199,3 +199,16 @@ test('a whole download by three peers completes with every block fetched once ou
   assert.equal(pk.isDone(), true);
   assert.ok(received < n * 4 + 30, `received ${received} blocks for ${n * 4}`);
 });
+
+test('done and missing counts follow verified pieces and the wanted set', () => {
+  const pk = picker(5, BLOCK_SIZE, { have: [1], wanted: [0, 1, 2] });
+  assert.equal(pk.missingCount(), 2);
+  pk.pieceVerified(0);
+  assert.equal(pk.isDone(), false);
+  pk.pieceVerified(3); // not wanted: does not count
+  assert.equal(pk.missingCount(), 1);
+  pk.pieceVerified(2);
+  assert.equal(pk.isDone(), true);
+  pk.setWanted(undefined);
+  assert.equal(pk.missingCount(), 1, 'piece 4 is wanted now');
+});
