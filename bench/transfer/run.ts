@@ -3,7 +3,7 @@
 // aria2c -> sta, sta -> aria2c, transmission -> sta, sta -> transmission), in one run.
 // Prints MB/s, the leecher's CPU seconds and peak RSS, the seeder's CPU during the
 // transfer, and sta's rows as ratios to the best reference. Peers meet through
-// opentracker (the reference tracker), so the tracker is not what is measured.
+// opentracker (the reference tracker; a fresh one per row), so the tracker is not measured.
 //
 //   node --import tsx bench/transfer/run.ts [--size 1GiB] [--piece-length 1MiB]
 //        [--rows aria2-aria2,tr-aria2,sta-sta,aria2-sta,sta-aria2,tr-sta,sta-tr]
@@ -100,18 +100,25 @@ async function readTimeFile(file: string): Promise<{ cpuS: number; peakRss: numb
   }
 }
 
-async function runRow(base: Workspace, row: string, torrent: string, srcDir: string, name: string, announceUrl: string, hash: string): Promise<RowResult> {
+async function runRow(base: Workspace, row: string, srcDir: string, name: string): Promise<RowResult> {
   const [seeder, leecher] = row.split('-') as [Client, Client];
   const res: RowResult = { row, seeder, leecher, ok: false };
   const ws = await Workspace.create(`${row}-`, base.dir);
   const dlDir = await ws.mkdir('dl');
   const outFile = join(dlDir, name);
   const timeFile = ws.path('leecher.time');
+  // A fresh tracker (and so a fresh .torrent) per row: peers of the previous row that
+  // did not say `stopped` would otherwise count as this row's seeder (see README).
+  const port = await freePort();
+  const announceUrl = `http://127.0.0.1:${port}/announce`;
+  const torrent = ws.path('payload.torrent');
   let seederProc: Proc | undefined;
   let seederCpu0 = 0;
   let tr: Transmission | undefined;
   let trId = 0;
   try {
+    const hash = await makeTorrent(ws, join(srcDir, name), torrent, { trackers: [announceUrl], pieceLength: PIECE_LENGTH });
+    await startOpentracker(ws, [hash], { port });
     const deadline = Date.now() + ROW_TIMEOUT_MS;
     const left = () => Math.max(1000, deadline - Date.now());
 
@@ -220,21 +227,13 @@ async function main(): Promise<void> {
     const t = performance.now();
     await makeFile(join(srcDir, name), SIZE, 'bench-transfer');
     console.log(`# payload: ${(SIZE / 2 ** 20).toFixed(0)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s; piece length ${PIECE_LENGTH}`);
-    const port = await freePort();
-    const announceUrl = `http://127.0.0.1:${port}/announce`;
-    const torrent = base.path('payload.torrent');
-    const hash = await makeTorrent(base, join(srcDir, name), torrent, { trackers: [announceUrl], pieceLength: PIECE_LENGTH });
-    await startOpentracker(base, [hash], { port });
-    console.log(`# tracker: opentracker ${announceUrl}; info hash ${hash}`);
     console.log(`# ${new Date().toISOString()} node ${process.version}; leecher CPU/RSS by /usr/bin/time (Transmission: /proc at completion)`);
 
     const results: RowResult[] = [];
     for (const row of ROWS) {
-      const r = await runRow(base, row, torrent, srcDir, name, announceUrl, hash);
+      const r = await runRow(base, row, srcDir, name);
       results.push(r);
       printRow(r);
-      // let the tracker forget the row's peers (each row's peers send `stopped`)
-      await sleep(300);
     }
     printTable(results);
   } finally {
@@ -266,21 +265,29 @@ function printTable(results: RowResult[]): void {
   const bestData = refs.reduce((m, r) => Math.max(m, mbps(r, 'data') ?? 0), 0) || undefined;
   const gib = SIZE / 2 ** 30;
   console.log(`\n## bench/transfer: ${(SIZE / 2 ** 20).toFixed(0)} MiB over loopback, piece length ${PIECE_LENGTH / 1024} KiB`);
-  console.log('| seeder -> leecher | wall s | MB/s (wall) | MB/s (from 1st byte) | leecher CPU s | CPU s/GiB | leecher peak RSS MB | seeder CPU s | x best ref (wall) | x best ref (1st byte) |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(
+    '| seeder -> leecher | wall s | MB/s (wall) | MB/s (from 1st byte) | leecher CPU s | CPU s/GiB | leecher peak RSS MB | seeder CPU s | x best ref (wall) | x best ref (1st byte) | x pair ref (wall) |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  // The same pair with sta replaced by aria2c: is sta the slow side of a mixed pair?
+  const pairRef = (r: RowResult) => {
+    const ref = results.find((x) => x.ok && x.seeder === (r.seeder === 'sta' ? 'aria2' : r.seeder) && x.leecher === (r.leecher === 'sta' ? 'aria2' : r.leecher));
+    return ref ? mbps(ref, 'wall') : undefined;
+  };
   for (const r of results) {
     const pair = `${LABEL[r.seeder]} -> ${LABEL[r.leecher]}`;
     if (!r.ok) {
-      console.log(`| ${pair} | failed: ${(r.error ?? '').replace(/\|/g, '/').slice(0, 120)} | | | | | | | | |`);
+      console.log(`| ${pair} | failed: ${(r.error ?? '').replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | |`);
       continue;
     }
     const isSta = r.seeder === 'sta' || r.leecher === 'sta';
     const ratio = (v: number | undefined, best: number | undefined) => (isSta && v && best ? `${(v / best).toFixed(2)}x` : '');
     console.log(
-      `| ${pair} | ${fmt(r.wallS, 2)} | ${fmt(mbps(r, 'wall'))} | ${fmt(mbps(r, 'data'))} | ${fmt(r.leecherCpuS, 2)} | ${fmt(r.leecherCpuS === undefined ? undefined : r.leecherCpuS / gib, 2)} | ${fmt((r.leecherPeakRss ?? NaN) / MB, 0)} | ${fmt(r.seederCpuS, 2)} | ${ratio(mbps(r, 'wall'), bestWall)} | ${ratio(mbps(r, 'data'), bestData)} |`,
+      `| ${pair} | ${fmt(r.wallS, 2)} | ${fmt(mbps(r, 'wall'))} | ${fmt(mbps(r, 'data'))} | ${fmt(r.leecherCpuS, 2)} | ${fmt(r.leecherCpuS === undefined ? undefined : r.leecherCpuS / gib, 2)} | ${fmt((r.leecherPeakRss ?? NaN) / MB, 0)} | ${fmt(r.seederCpuS, 2)} | ${ratio(mbps(r, 'wall'), bestWall)} | ${ratio(mbps(r, 'data'), bestData)} | ${ratio(mbps(r, 'wall'), pairRef(r))} |`,
     );
   }
   if (bestRef) console.log(`\nbest reference: ${LABEL[bestRef.seeder]} -> ${LABEL[bestRef.leecher]} (${fmt(bestWall)} MB/s wall)`);
+  console.log('pair ref: the same pair with sta replaced by aria2c (none for sta -> transmission: aria2c -> transmission cannot connect on loopback)');
 }
 
 const watchdog = setTimeout(
