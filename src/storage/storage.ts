@@ -599,13 +599,22 @@ export class Storage {
         s.written = false;
         restamp.push(i);
       }
-      const okDirs = new Set<string>();
-      const stats = await mapBounded(restamp, OPEN_STAT_CONCURRENCY, (i) => statFile(this.dir, this.layout.paths[i]!, okDirs));
-      restamp.forEach((i, k) => (this.files[i]!.stamp = stampOf(stats[k])));
-      if (this.partWritten || !this.partStamp || this.partStamp.racy) {
-        syncPart = this.partWritten;
-        this.partWritten = false;
-        this.partStamp = stampOf(await statFile(this.dir, this.partPath));
+      try {
+        const okDirs = new Set<string>();
+        const stats = await mapBounded(restamp, OPEN_STAT_CONCURRENCY, (i) => statFile(this.dir, this.layout.paths[i]!, okDirs));
+        restamp.forEach((i, k) => (this.files[i]!.stamp = stampOf(stats[k])));
+        if (this.partWritten || !this.partStamp || this.partStamp.racy) {
+          syncPart = this.partWritten;
+          this.partWritten = false;
+          this.partStamp = stampOf(await statFile(this.dir, this.partPath));
+        }
+      } catch (e) {
+        // Stamp and sync them all again next time; an old stamp must not survive.
+        for (const i of restamp) this.files[i]!.stamp = undefined;
+        for (const i of synced) this.files[i]!.written = true;
+        if (syncPart) this.partWritten = true;
+        this.partStamp = undefined;
+        throw e;
       }
     } finally {
       this.gate = undefined;
