@@ -155,13 +155,13 @@ export function register(program: Command): Command {
         out({ event: 'ready', port: node.port, ...torrent.progress() });
       } else if (process.stderr.isTTY) {
         bar = new SingleBar({
-          format: ' {bar} {percentage}% | down {down}/s up {up}/s | {peers} peers | ETA {eta}',
+          format: ' {bar} {percentage}% | down {down}/s up {up}/s | {peers} peers | ETA {remaining}',
           hideCursor: true,
           stream: process.stderr,
         });
-        bar.start(100, 0, { down: '0.0 MB', up: '0.0 MB', peers: 0, eta: '--' });
+        bar.start(100, 0, { down: '0.0 MB', up: '0.0 MB', peers: 0, remaining: '--' });
         torrent.on('progress', (p: ProgressInfo) =>
-          bar?.update(Math.floor(p.fraction * 1000) / 10, { down: mb(p.downloadRateBps), up: mb(p.uploadRateBps), peers: p.peers, eta: eta(p.etaS) }),
+          bar?.update(Math.floor(p.fraction * 1000) / 10, { down: mb(p.downloadRateBps), up: mb(p.uploadRateBps), peers: p.peers, remaining: eta(p.etaS) }),
         );
       } else {
         process.stderr.write(`downloading ${torrent.progress().name} (${torrent.infoHashHex}) on port ${node.port}\n`);
