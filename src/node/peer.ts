@@ -17,6 +17,8 @@ export class Peer implements PickerPeer {
   snubbed = false;
   /** When we last unchoked it (or when it connected). */
   unchokedSinceMs: number;
+  /** Pieces we told this peer it may request while choked (BEP 6 allowed fast). */
+  readonly allowedFastOut = new Set<number>();
   /** Metadata pieces asked from this peer (magnet links). */
   metadataAsked = 0;
   closed = false;

@@ -262,6 +262,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
     });
     conn.start();
     conn.sendAvailability(this.storage?.have ?? null);
+    this.uploader.offerAllowedFast(peer);
     this.emit('peer-connected', { address, incoming: conn.incoming, ...(peer.client ? { client: peer.client } : {}) });
     this.requestRechoke();
   }

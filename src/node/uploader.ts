@@ -2,6 +2,8 @@
 // small cache of piece chunks, sends zero-copy, respects socket backpressure), honours
 // cancel, rejects what it will not serve (BEP 6), and runs the choker.
 import { Choker, judgeRequest, type ChokerPeer } from '../peer/upload/index.js';
+import { ipToBytes } from '../peer/index.js';
+import { allowedFastSet } from '../peer/wire/index.js';
 import { MAX_READS_IN_FLIGHT_PER_PEER } from './config.js';
 import type { TorrentContext } from './context.js';
 import type { Peer } from './peer.js';
@@ -42,6 +44,7 @@ export class Uploader {
       pieceLength: meta.pieceLength,
       totalLength: meta.length,
       choking: peer.conn.amChoking,
+      allowedFast: peer.allowedFastOut,
       queued: peer.uploads.size,
     });
     if (v.action === 'violation') {
@@ -54,6 +57,20 @@ export class Uploader {
     }
     peer.uploads.push({ piece: index, begin, length });
     this.pump(peer);
+  }
+
+  /** BEP 6: tell a new fast peer which of our pieces it may request while choked, so it
+   *  has something to trade before the choker gets to it. */
+  offerAllowedFast(peer: Peer): void {
+    const st = this.t.storage;
+    const meta = this.t.meta;
+    const ip = ipToBytes(peer.conn.remoteAddress);
+    if (!st || !meta || !peer.conn.fast || !ip || ip.length !== 4) return;
+    for (const i of allowedFastSet(ip, this.t.infoHash, meta.pieceCount)) {
+      if (!st.have.has(i) || peer.allowedFastOut.has(i)) continue;
+      peer.allowedFastOut.add(i);
+      peer.conn.sendAllowedFast(i);
+    }
   }
 
   onCancel(peer: Peer, index: number, begin: number, length: number): void {
@@ -147,7 +164,7 @@ export class Uploader {
       } else if (!p.conn.amChoking) {
         p.conn.sendChoke();
         p.unchokedSinceMs = now;
-        for (const r of p.uploads.chokeDrop()) p.conn.sendReject(r.piece, r.begin, r.length);
+        for (const r of p.uploads.chokeDrop(p.allowedFastOut)) p.conn.sendReject(r.piece, r.begin, r.length);
       }
     }
   }
