@@ -53,6 +53,8 @@ export interface TransmissionOptions {
   rpcPort?: number;
   /** Extra settings.json keys (e.g. { encryption: 0 }). */
   settings?: Record<string, unknown>;
+  /** Extra daemon flags, e.g. ['--log-debug']. */
+  args?: string[];
   /** Command prefix for the daemon, e.g. for a bench. */
   prefix?: string[];
   name?: string;
@@ -112,7 +114,7 @@ export class Transmission {
       ...(o.settings ?? {}),
     };
     await writeFile(`${confDir}/settings.json`, JSON.stringify(settings, null, 2));
-    const args = ['-f', '-g', confDir, '-w', o.downloadDir, '-p', String(rpcPort), '-P', String(peerPort), '--no-portmap', '-T'];
+    const args = ['-f', '-g', confDir, '-w', o.downloadDir, '-p', String(rpcPort), '-P', String(peerPort), '--no-portmap', '-T', ...(o.args ?? [])];
     const cmd = o.prefix?.length ? [...o.prefix, 'transmission-daemon', ...args] : ['transmission-daemon', ...args];
     const proc = ws.spawn(cmd[0]!, cmd.slice(1), { name: o.name ?? 'transmission' });
     const tr = new Transmission(proc, rpcPort, peerPort, confDir);
