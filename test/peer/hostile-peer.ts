@@ -133,13 +133,14 @@ export async function startHostilePeer(kind: HostileKind, infoHash: Buffer, geom
           return;
         case 'have-flood': {
           if (fast) send(encodeMessage({ type: 'have-none' }));
-          // Batches of valid haves and keep-alives, written as fast as the socket takes them.
+          // Batches of valid haves (all for piece 0, so it never looks like a seed that a
+          // finished downloader would drop) and keep-alives, as fast as the socket takes them.
           const batch = Buffer.alloc(9 * 4096 + 4 * 64);
           let o = 0;
           for (let i = 0; i < 4096; i++) {
             batch.writeUInt32BE(5, o);
             batch[o + 4] = 4;
-            batch.writeUInt32BE(i % geometry.pieceCount, o + 5);
+            batch.writeUInt32BE(0, o + 5);
             o += 9;
           }
           // the rest of the batch is zeros: keep-alives
