@@ -84,7 +84,7 @@ async function engineScenario(kinds: readonly HostileKind[]): Promise<void> {
     t.on('hash-failed', (f) => hashFailed.push(f.index));
     await new Promise<void>((resolve, reject) => {
       if (t.state === 'seeding') return resolve();
-      const timer = setTimeout(() => reject(new Error(`not complete: ${JSON.stringify(t.progress())}; seeder 127.0.0.1:${seed.port}; banned ${JSON.stringify([...banned])}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`not complete: ${JSON.stringify(t.progress())}; seeder 127.0.0.1:${seed.port}; banned ${JSON.stringify([...banned])}`)), 20_000);
       t.once('complete', () => {
         clearTimeout(timer);
         resolve();
@@ -152,7 +152,7 @@ async function cliScenario(kinds: readonly HostileKind[]): Promise<void> {
       dir: ws.path('dst'),
       noTracker: true,
       peers: [...hostiles.map((h) => h.address), `127.0.0.1:${seeder.port}`],
-      timeoutS: 60,
+      timeoutS: 20,
     });
     let peakRss = 0;
     const sampler = setInterval(() => {
@@ -160,7 +160,7 @@ async function cliScenario(kinds: readonly HostileKind[]): Promise<void> {
       if (s) peakRss = Math.max(peakRss, s.peakRssBytes);
     }, 50);
     try {
-      await dl.done(90_000);
+      await dl.done(40_000);
     } finally {
       clearInterval(sampler);
     }
