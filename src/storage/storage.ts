@@ -108,6 +108,10 @@ export class Storage {
   private partStamp: FileStamp | undefined;
   private resumeAtOpen: ParsedResume | undefined;
   private checkedOnce = false;
+  /** A check is running, or the last one stopped early: some pieces are unknown, so no
+   *  resume data may be saved (it would record them as missing, on trusted stamps). */
+  private checking = false;
+  private checkIncomplete = false;
   private wantedLeft = 0;
   private readonly writing = new Map<number, Promise<void>>();
   private inflightWrites = 0;
@@ -240,6 +244,24 @@ export class Storage {
    *  pieces touching missing bytes are not had. Later calls rehash everything there. */
   async check(opts: CheckOptions = {}): Promise<CheckResult> {
     this.assertOpen();
+    if (this.checking) throw new StorageError('STORAGE_BAD_OPTIONS', 'check() is already running');
+    this.checking = true;
+    let r: CheckResult & { saveNeeded: boolean };
+    try {
+      r = await this.runCheck(opts);
+    } catch (e) {
+      this.checkIncomplete = true;
+      throw e;
+    } finally {
+      this.checking = false;
+    }
+    this.checkIncomplete = false;
+    // Record the outcome so the next start is fast (and racy stamps get refreshed).
+    if (r.saveNeeded) await this.saveResume();
+    return { fromResume: r.fromResume, havePieces: this.have.cardinality(), rehashedPieces: r.rehashedPieces };
+  }
+
+  private async runCheck(opts: CheckOptions): Promise<CheckResult & { saveNeeded: boolean }> {
     const first = !this.checkedOnce;
     this.checkedOnce = true;
     const resume = first && this.resumeAtOpen?.ok ? this.resumeAtOpen.data : undefined;
@@ -300,9 +322,12 @@ export class Storage {
       decided += n;
       opts.onProgress?.(decided, total);
     }, opts.signal);
-    // Record the outcome so the next start is fast (and racy stamps get refreshed).
-    if (!resume || hashed > 0 || moves.length > 0) await this.saveResume();
-    return { fromResume: resume !== undefined, havePieces: this.have.cardinality(), rehashedPieces: hashed };
+    return {
+      fromResume: resume !== undefined,
+      havePieces: this.have.cardinality(),
+      rehashedPieces: hashed,
+      saveNeeded: !resume || hashed > 0 || moves.length > 0,
+    };
   }
 
   /** SHA-1 of `data` (in a worker) against the torrent's hash of piece `index`. */
@@ -498,10 +523,7 @@ export class Storage {
     let i = 0;
     while (i < pieces.length && failure === undefined) {
       if (signal?.aborted) break;
-      if (this.closed) {
-        failure = new StorageError('STORAGE_CLOSED', 'storage is closed');
-        break;
-      }
+      if (this.closed) break;
       // A batch: consecutive pieces only, so it is one contiguous torrent range.
       const first = pieces[i]!;
       let n = 1;
@@ -535,6 +557,8 @@ export class Storage {
       inflight.add(task);
     }
     await Promise.all(inflight);
+    // Closed under us: reads may have failed in any way; say what happened.
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage closed during check');
     if (failure !== undefined) throw failure;
     if (signal?.aborted) throw new StorageError('STORAGE_CHECK_ABORTED', 'check aborted');
     return hashed;
@@ -574,6 +598,8 @@ export class Storage {
    *  copy the bitfield and stamp the files written since the last snapshot, let writes
    *  go on, fdatasync those files, then replace the resume file atomically. */
   private async snapshotAndSave(final: boolean): Promise<void> {
+    // Pieces not yet checked would be recorded as missing: keep the old resume data.
+    if (this.checking || this.checkIncomplete) return;
     this.lastSaveAt = Date.now();
     let release!: () => void;
     this.gate = new Promise<void>((r) => (release = r));

@@ -144,3 +144,35 @@ test('createFiles: false leaves missing files alone until a piece is written int
     await cleanup();
   }
 });
+
+test('a check stopped early saves no resume data, so the next start checks again (seeding keeps its pieces)', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { meta, payload } = makeMeta({ name: 'int.bin', files: [{ path: ['int.bin'], length: 8 << 20 }], pieceLength: 16384 });
+    await writeFile(join(dir, 'int.bin'), payload);
+    // First start: interrupted by close() in the middle of the check.
+    let st = await Storage.open(meta, { dir });
+    const checking = st.check({ onProgress: (n) => n > 50 && void st.close() });
+    await assert.rejects(checking, { code: 'STORAGE_CLOSED' });
+    await st.close();
+    await assert.rejects(stat(join(dir, '.sta', `${meta.infoHashHex}.resume`)), { code: 'ENOENT' });
+    st = await Storage.open(meta, { dir });
+    assert.deepEqual(await st.check(), { fromResume: false, havePieces: meta.pieceCount, rehashedPieces: meta.pieceCount });
+    await st.close();
+    // With resume data: touch the file, abort the recheck: the old resume data stays.
+    const before = await readFile(join(dir, '.sta', `${meta.infoHashHex}.resume`));
+    const later = new Date(Date.now() + 60_000);
+    const { utimes } = await import('node:fs/promises');
+    await utimes(join(dir, 'int.bin'), later, later);
+    st = await Storage.open(meta, { dir });
+    const ac = new AbortController();
+    await assert.rejects(st.check({ signal: ac.signal, onProgress: () => ac.abort() }), { code: 'STORAGE_CHECK_ABORTED' });
+    await st.close();
+    assert.deepEqual(await readFile(join(dir, '.sta', `${meta.infoHashHex}.resume`)), before);
+    st = await Storage.open(meta, { dir });
+    assert.deepEqual(await st.check(), { fromResume: true, havePieces: meta.pieceCount, rehashedPieces: meta.pieceCount });
+    await st.close();
+  } finally {
+    await cleanup();
+  }
+});
