@@ -5,6 +5,9 @@
 // Keys (PREFIX defaults to `sta:`; HEX is the info hash in lowercase hex):
 //   PREFIX s:HEX:S   hash   peer id (20 bytes) -> compact address (6 or 18 bytes), seeders
 //   PREFIX s:HEX:L   hash   the same, leechers
+//   PREFIX s:HEX:SQ  zset   seeders again, member address .. peer id, scored by a random
+//                           number drawn at join: rank windows are random samples
+//   PREFIX s:HEX:LQ  zset   the same, leechers
 //   PREFIX s:HEX:T   zset   peer id scored by last-seen ms: expiry by timestamp
 //   PREFIX s:HEX:D   string count of `completed` events (scrape's `downloaded`)
 //   PREFIX swarms    zset   HEX scored by last activity ms: the swarm index for stats/expiry
@@ -13,7 +16,7 @@
 //   PREFIX cat:e     hash   HEX -> the entry as JSON
 //   PREFIX cat:s     hash   HEX -> lowercase name and file paths, one a line (search text)
 //   PREFIX cat:t:HEX string the .torrent bytes
-// A swarm's four keys carry a TTL of peerTtlS, refreshed by each announce, so a swarm nobody
+// A swarm's keys carry a TTL of peerTtlS, refreshed by each announce, so a swarm nobody
 // announces to vanishes by itself even if no process runs expire().
 import { Redis } from 'ioredis';
 import { compactIpText, EVENT_STOPPED, type ScrapeCounts } from '../protocol/index.js';
@@ -43,7 +46,7 @@ const STATS_CACHE_MS = 2000;
 const CONNECT_TIMEOUT_MS = 5000;
 
 const ANNOUNCE_LUA = `
-local S, L, T, D, IDX, NP = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local S, L, T, D, IDX, NP, SQ, LQ = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local id, addr = ARGV[1], ARGV[2]
 local seeder = ARGV[3] == '1'
 local event = tonumber(ARGV[4])
@@ -57,25 +60,44 @@ local maxSwarms = tonumber(ARGV[11])
 local hex = ARGV[12]
 local expireMax = tonumber(ARGV[13])
 local maxPeers = tonumber(ARGV[14])
-local stale = redis.call('ZRANGEBYSCORE', T, '-inf', '(' .. (now - ttl), 'LIMIT', 0, expireMax)
-for _, p in ipairs(stale) do
-  redis.call('HDEL', S, p)
-  redis.call('HDEL', L, p)
-  redis.call('ZREM', T, p)
+local r1, r2 = tonumber(ARGV[15]), tonumber(ARGV[16])
+local rscore = ARGV[17]
+
+-- Removes a peer from every structure of the swarm; 1 when it was there.
+local function removePeer(pid)
+  local a = redis.call('HGET', S, pid)
+  if a then
+    redis.call('HDEL', S, pid)
+    redis.call('ZREM', SQ, a .. pid)
+  else
+    a = redis.call('HGET', L, pid)
+    if a then
+      redis.call('HDEL', L, pid)
+      redis.call('ZREM', LQ, a .. pid)
+    end
+  end
+  return redis.call('ZREM', T, pid)
 end
-if #stale > 0 then redis.call('DECRBY', NP, #stale) end
+
+local stale = redis.call('ZRANGEBYSCORE', T, '-inf', '(' .. (now - ttl), 'LIMIT', 0, expireMax)
+local gone = 0
+for _, p in ipairs(stale) do gone = gone + removePeer(p) end
+if gone > 0 then redis.call('DECRBY', NP, gone) end
+
 if event == 3 then
   -- A leecher leaving with nothing left finished here, even if its completed was lost.
   if seeder and redis.call('HEXISTS', L, id) == 1 then
     redis.call('INCR', D)
     redis.call('PEXPIRE', D, ttl)
   end
-  redis.call('HDEL', S, id)
-  redis.call('HDEL', L, id)
-  if redis.call('ZREM', T, id) == 1 then redis.call('DECR', NP) end
+  if removePeer(id) == 1 then redis.call('DECR', NP) end
   return { redis.call('HLEN', S), redis.call('HLEN', L) }
 end
-local known = redis.call('ZSCORE', T, id)
+
+local oldS = redis.call('HGET', S, id)
+local oldL = false
+if not oldS then oldL = redis.call('HGET', L, id) end
+local known = oldS or oldL
 local stored = true
 if not known then
   if not redis.call('ZSCORE', IDX, hex) and redis.call('ZCARD', IDX) >= maxSwarms then
@@ -85,28 +107,46 @@ if not known then
   elseif tonumber(redis.call('GET', NP) or '0') >= maxPeers then
     stored = false
   end
-  if stored then redis.call('INCR', NP) end
   if event == 1 then redis.call('INCR', D) end
-elseif seeder and redis.call('HEXISTS', S, id) == 0 then
+elseif seeder and oldL then
   -- A known leecher now reporting left=0 completed a download, completed event or not
   -- (UDP loses packets; some clients fold it into their next announce).
   redis.call('INCR', D)
 end
 if stored then
   if seeder then
-    redis.call('HSET', S, id, addr)
-    redis.call('HDEL', L, id)
+    if oldL then
+      redis.call('HDEL', L, id)
+      redis.call('ZREM', LQ, oldL .. id)
+    end
+    if oldS ~= addr then
+      if oldS then redis.call('ZREM', SQ, oldS .. id) end
+      redis.call('HSET', S, id, addr)
+      redis.call('ZADD', SQ, rscore, addr .. id)
+    end
   else
-    redis.call('HSET', L, id, addr)
-    redis.call('HDEL', S, id)
+    if oldS then
+      redis.call('HDEL', S, id)
+      redis.call('ZREM', SQ, oldS .. id)
+    end
+    if oldL ~= addr then
+      if oldL then redis.call('ZREM', LQ, oldL .. id) end
+      redis.call('HSET', L, id, addr)
+      redis.call('ZADD', LQ, rscore, addr .. id)
+    end
   end
   redis.call('ZADD', T, now, id)
-  -- The index only needs a swarm's latest join: expire() forgets a swarm only once its
-  -- last peer is gone, so re-announces of known peers need not touch it.
-  if not known then redis.call('ZADD', IDX, now, hex) end
+  if not known then
+    redis.call('INCR', NP)
+    -- The index only needs a swarm's latest join: expire() forgets a swarm only once its
+    -- last peer is gone, so re-announces of known peers need not touch it.
+    redis.call('ZADD', IDX, now, hex)
+  end
   redis.call('PEXPIRE', S, ttl)
   redis.call('PEXPIRE', L, ttl)
   redis.call('PEXPIRE', T, ttl)
+  redis.call('PEXPIRE', SQ, ttl)
+  redis.call('PEXPIRE', LQ, ttl)
 end
 redis.call('PEXPIRE', D, ttl)
 local nS = redis.call('HLEN', S)
@@ -116,48 +156,65 @@ if not stored then
   if seeder then cS = cS + 1 else cL = cL + 1 end
 end
 if want <= 0 then return { cS, cL } end
--- The sample comes back as four byte strings (IPv4 addresses, IPv6 addresses and their
--- peer ids, concatenated), so the client parses six values, not one per peer.
+
+-- The sample: windows of the seeder and leecher zsets (members are address .. peer id,
+-- scored by a random number drawn when the peer joined, so rank order is a random order)
+-- starting at random ranks. Each window is one O(log n + k) ZRANGE, where HRANDFIELD cost
+-- ~1 us per element on big hashes. Returned as four byte strings (IPv4, IPv6 addresses and
+-- their ids, concatenated), so the client parses six values, not one per peer.
 local p4, p6, i4, i6 = {}, {}, {}, {}
 local taken = 0
 local seen = {}
 seen[id] = true
-local function take(key, k)
-  if k <= 0 or taken >= want then return end
-  local r = redis.call('HRANDFIELD', key, k, 'WITHVALUES')
-  for i = 1, #r, 2 do
-    if taken >= want then return end
-    local pid, a = r[i], r[i + 1]
-    if not seen[pid] then
-      seen[pid] = true
-      if #a == 6 and fam ~= 2 then
-        p4[#p4 + 1] = a
-        if withIds then i4[#i4 + 1] = pid end
-        taken = taken + 1
-      elseif #a == 18 and fam ~= 1 then
-        p6[#p6 + 1] = a
-        if withIds then i6[#i6 + 1] = pid end
-        taken = taken + 1
+-- Takes up to quota peers from Q, in chunks from rank r onward (wrapping), until the quota
+-- is met or all n members were looked at. A chunk asks for what is still missing plus one
+-- (ourselves may be among them); peers of an unwanted family just make another chunk.
+local function window(Q, n, quota, r)
+  if n <= 0 then return true end
+  if quota <= 0 then return false end
+  local start = r % n
+  local covered = 0
+  local got = 0
+  while got < quota and taken < want and covered < n do
+    local cnt = math.min(quota - got + 1, n - covered)
+    local stop = start + cnt - 1
+    local items = redis.call('ZRANGE', Q, start, math.min(stop, n - 1))
+    if stop >= n then
+      for _, m in ipairs(redis.call('ZRANGE', Q, 0, stop - n)) do items[#items + 1] = m end
+    end
+    for _, m in ipairs(items) do
+      if got >= quota or taken >= want then break end
+      local pid = string.sub(m, -20)
+      if not seen[pid] then
+        seen[pid] = true
+        local a = string.sub(m, 1, #m - 20)
+        if #a == 6 and fam ~= 2 then
+          p4[#p4 + 1] = a
+          if withIds then i4[#i4 + 1] = pid end
+          taken = taken + 1
+          got = got + 1
+        elseif #a == 18 and fam ~= 1 then
+          p6[#p6 + 1] = a
+          if withIds then i6[#i6 + 1] = pid end
+          taken = taken + 1
+          got = got + 1
+        end
       end
     end
+    covered = covered + cnt
+    start = (start + cnt) % n
   end
+  return covered >= n
 end
--- Fetch a little more than wanted when filtering by family may drop some.
-local extra = 1
-if fam ~= 3 then extra = want end
 if seeder then
-  take(L, want + extra)
+  window(LQ, nL, want, r2)
 else
   local total = nS + nL
-  if total <= want + 1 then
-    take(S, nS)
-    take(L, nL)
-  else
-    -- Seeders and leechers in proportion to the swarm, then fill up from either.
-    take(S, math.floor(want * nS / total + 0.5))
-    take(L, want - taken + extra)
-    take(S, want - taken + extra)
-  end
+  -- Seeders and leechers in proportion to the swarm, then fill up from either.
+  local kS = math.floor(want * nS / total + 0.5)
+  local allSeeders = window(SQ, nS, kS, r1)
+  window(LQ, nL, want - taken, r2)
+  if not allSeeders then window(SQ, nS, want - taken, r1 + kS) end
 end
 return { cS, cL, table.concat(p4), table.concat(p6), table.concat(i4), table.concat(i6) }
 `;
@@ -187,8 +244,17 @@ for i = 1, #swarms, 2 do
   local base = prefix .. 's:' .. hex .. ':'
   local stale = redis.call('ZRANGEBYSCORE', base .. 'T', '-inf', '(' .. cutoff)
   for _, p in ipairs(stale) do
-    redis.call('HDEL', base .. 'S', p)
-    redis.call('HDEL', base .. 'L', p)
+    local a = redis.call('HGET', base .. 'S', p)
+    if a then
+      redis.call('HDEL', base .. 'S', p)
+      redis.call('ZREM', base .. 'SQ', a .. p)
+    else
+      a = redis.call('HGET', base .. 'L', p)
+      if a then
+        redis.call('HDEL', base .. 'L', p)
+        redis.call('ZREM', base .. 'LQ', a .. p)
+      end
+    end
     redis.call('ZREM', base .. 'T', p)
     dropped = dropped + 1
   end
@@ -286,7 +352,7 @@ export class RedisStore implements PeerStore {
     this.prefix = opts.prefix ?? 'sta:';
     this.idxKey = `${this.prefix}swarms`;
     this.totalKey = `${this.prefix}npeers`;
-    redis.defineCommand('staAnnounce', { numberOfKeys: 6, lua: ANNOUNCE_LUA });
+    redis.defineCommand('staAnnounce', { numberOfKeys: 8, lua: ANNOUNCE_LUA });
     redis.defineCommand('staScrape', { lua: SCRAPE_LUA, readOnly: true });
     redis.defineCommand('staExpire', { numberOfKeys: 2, lua: EXPIRE_LUA });
     redis.defineCommand('staSwarms', { numberOfKeys: 1, lua: SWARMS_LUA, readOnly: true });
@@ -310,6 +376,11 @@ export class RedisStore implements PeerStore {
     return [`${base}S`, `${base}L`, `${base}T`, `${base}D`];
   }
 
+  private sampleKeys(hex: string): [string, string] {
+    const base = `${this.prefix}s:${hex}:`;
+    return [`${base}SQ`, `${base}LQ`];
+  }
+
   async announce(a: AnnounceInput): Promise<AnnounceOutput> {
     const hex = a.infoHash.toString('hex', 0, 20);
     const ttlMs = this.limits.peerTtlS * 1000;
@@ -317,6 +388,7 @@ export class RedisStore implements PeerStore {
       ...this.keys(hex),
       this.idxKey,
       this.totalKey,
+      ...this.sampleKeys(hex),
       a.peerId.subarray(0, 20),
       a.addr,
       a.seeder ? '1' : '0',
@@ -331,6 +403,10 @@ export class RedisStore implements PeerStore {
       hex,
       EXPIRE_PER_ANNOUNCE,
       this.limits.maxPeers,
+      // Randomness comes from here: Redis seeds a script's math.random the same every call.
+      Math.floor(Math.random() * 0x7fffffff),
+      Math.floor(Math.random() * 0x7fffffff),
+      Math.random().toFixed(9),
     );
     this.statsCache = undefined;
     const out: AnnounceOutput = {
