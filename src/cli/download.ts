@@ -166,9 +166,16 @@ export function register(program: Command): Command {
       } else {
         process.stderr.write(`downloading ${torrent.progress().name} (${torrent.infoHashHex}) on port ${node.port}\n`);
       }
-      torrent.on('banned', (b) => {
-        if (!json) process.stderr.write(`banned ${b.address}: ${b.reason}\n`);
-      });
+      if (!json) {
+        // Without --json, say why nothing happens: each tracker's first error, and bans.
+        const warned = new Set<string>();
+        torrent.on('tracker-error', (e) => {
+          if (warned.has(e.url) || bar) return; // a terminal shows the bar instead
+          warned.add(e.url);
+          process.stderr.write(`tracker ${e.url}: ${e.message}\n`);
+        });
+        torrent.on('banned', (b) => process.stderr.write(`banned ${b.address}: ${b.reason}\n`));
+      }
 
       const finished = new Promise<void>((resolve) => {
         if (torrent.state === 'seeding') resolve();
