@@ -19,7 +19,8 @@ import {
   encodeUdpError,
   encodeUdpScrapeReply,
   type ScrapeCounts,
-  type UdpAnnounceRequest,
+  EVENT_STOPPED,
+  type AnnounceEvent,
   type UdpScrapeRequest,
 } from '../protocol/index.js';
 import { FAMILY_V4, FAMILY_V6, type AnnounceInput, type AnnounceOutput } from '../store/index.js';
@@ -38,32 +39,44 @@ export function createUdpHandler(ctx: TrackerContext, socket: Socket): (msg: Buf
     socket.send(buf, rinfo.port, rinfo.address);
   }
 
-  function announce(req: UdpAnnounceRequest, rinfo: RemoteInfo, ip: string, v6: boolean): void {
-    const a = req.announce;
-    if (ctx.whitelist && !ctx.whitelist.has(a.infoHash.toString('latin1'))) {
-      send(encodeUdpError(req.transactionId, NOT_TRACKED), rinfo);
+  /** An announce read straight from the packet's fixed offsets (BEP 15): no request object,
+   *  no fields the tracker does not use. */
+  function announce(msg: Buffer, rinfo: RemoteInfo, ip: string, v6: boolean): void {
+    const tid = msg.readUInt32BE(12);
+    const event = msg.readUInt32BE(80);
+    const port = msg.readUInt16BE(96);
+    if (event > EVENT_STOPPED || port === 0) {
+      // The source is verified: it may learn what was wrong.
+      ctx.counters.errors++;
+      send(encodeUdpError(tid, port === 0 ? 'invalid port 0' : 'unknown event'), rinfo);
+      return;
+    }
+    // Views of the packet: dgram hands each message its own buffer, so they stay valid.
+    const infoHash = msg.subarray(16, 36);
+    if (ctx.whitelist && !ctx.whitelist.has(infoHash.toString('latin1'))) {
+      send(encodeUdpError(tid, NOT_TRACKED), rinfo);
       return;
     }
     // The packet's IP field is believed only from a trusted source (loopback, a proxy).
-    const peerIp = a.ip !== undefined && isTrusted(ip, opts.trustedProxies) ? a.ip : ip;
-    const addr = compactPeer(peerIp, a.port);
+    let peerIp = ip;
+    if (msg.readUInt32BE(84) !== 0 && isTrusted(ip, opts.trustedProxies)) peerIp = `${msg[84]}.${msg[85]}.${msg[86]}.${msg[87]}`;
+    const addr = compactPeer(peerIp, port);
     if (!addr) return;
     ctx.udpAnnounces.count++;
     const cap = v6 ? MAX_UDP_PEERS_V6 : MAX_UDP_PEERS_V4;
     const max = opts.maxNumwant < cap ? opts.maxNumwant : cap;
+    const numwant = msg.readInt32BE(92);
     const input: AnnounceInput = {
-      // Views of the packet: dgram hands each message its own buffer, so they stay valid.
-      infoHash: a.infoHash,
-      peerId: a.peerId,
+      infoHash,
+      peerId: msg.subarray(36, 56),
       addr,
-      seeder: a.left === 0,
-      event: a.event,
-      numwant: a.numwant < 0 ? Math.min(opts.defaultNumwant, max) : a.numwant > max ? max : a.numwant,
+      seeder: msg.readUInt32BE(64) === 0 && msg.readUInt32BE(68) === 0,
+      event: event as AnnounceEvent,
+      numwant: numwant < 0 ? Math.min(opts.defaultNumwant, max) : numwant > max ? max : numwant,
       families: v6 ? FAMILY_V6 : FAMILY_V4,
       withPeerIds: false,
       nowMs: opts.now(),
     };
-    const tid = req.transactionId;
     const done = (out: AnnounceOutput): void => {
       send(encodeUdpAnnounceReply(tid, opts.intervalS, out.incomplete, out.complete, v6 ? out.peers6 : out.peers4), rinfo);
     };
@@ -111,18 +124,21 @@ export function createUdpHandler(ctx: TrackerContext, socket: Socket): (msg: Buf
         send(encodeUdpError(msg.readUInt32BE(12), BAD_CONNECTION_ID, CONNECT_REPLY_SIZE), rinfo);
         return;
       }
+      // BEP 41 options after an announce are ignored.
+      if (action === ACTION_ANNOUNCE) {
+        announce(msg, rinfo, ip, v6);
+        return;
+      }
       let req;
       try {
-        // BEP 41 options after an announce are ignored; an oversized scrape is refused.
-        req = decodeUdpRequest(action === ACTION_ANNOUNCE ? msg.subarray(0, ANNOUNCE_REQUEST_SIZE) : msg);
+        req = decodeUdpRequest(msg);
       } catch (e) {
-        // The source is verified: it may learn what was wrong.
+        // The source is verified: it may learn what was wrong (an oversized scrape, say).
         ctx.counters.errors++;
         send(encodeUdpError(msg.readUInt32BE(12), (e as Error).message), rinfo);
         return;
       }
-      if (req.action === ACTION_ANNOUNCE) announce(req, rinfo, ip, v6);
-      else if (req.action === ACTION_SCRAPE) scrape(req, rinfo);
+      if (req.action === ACTION_SCRAPE) scrape(req, rinfo);
     } catch {
       ctx.counters.errors++;
     }
