@@ -60,3 +60,33 @@ test('parseResume refuses what does not fit the torrent, and round-trips what do
   assert.equal(parseResume(Buffer.from('d10:sta-resumei2ee'), expect).ok, false);
   assert.equal(parseResume(Buffer.alloc(1 << 20, 0x6c), expect).ok, false);
 });
+
+test('parseResume never throws on arbitrary bytes or mutated resume files (fuzz)', async () => {
+  const fc = (await import('fast-check')).default;
+  const base: ResumeData = {
+    infoHash: Buffer.alloc(20, 1),
+    pieceLength: 16384,
+    pieceCount: 20,
+    have: Uint8Array.from([0xf0, 0x0f, 0xa0]),
+    files: [{ kept: Kept.File, stamp: { size: 1, mtimeNs: 5n, racy: false } }, { kept: Kept.None, stamp: undefined }],
+    part: undefined,
+  };
+  const good = encodeResume(base);
+  const expect = { infoHash: base.infoHash, pieceLength: 16384, pieceCount: 20, fileCount: 2 };
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      const r = parseResume(bytes, expect);
+      assert.equal(typeof r.ok, 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
+  fc.assert(
+    fc.property(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 }), (pos, byte) => {
+      const m = Buffer.from(good);
+      m[pos] = byte;
+      const r = parseResume(m, expect);
+      if (r.ok) assert.equal(r.data.have.length, 3);
+    }),
+    { numRuns: 2000 },
+  );
+});
