@@ -10,7 +10,7 @@ const EVENTS = { started: EVENT_STARTED, completed: EVENT_COMPLETED, stopped: EV
 
 function requestOptions(opts: AnnounceOptions | undefined): RequestOptions {
   const timeoutMs = opts?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(timeoutMs > 0)) throw new TrackerClientError('TRACKER_BAD_URL', `timeout must be positive, got ${timeoutMs}`);
+  if (!(timeoutMs > 0)) throw new TrackerClientError('TRACKER_BAD_PARAMS', `timeout must be positive, got ${timeoutMs}`);
   const r: RequestOptions = { timeoutMs };
   if (opts?.signal) r.signal = opts.signal;
   if (opts?.udpRetransmitMs !== undefined) r.udpRetransmitMs = opts.udpRetransmitMs;
@@ -18,8 +18,8 @@ function requestOptions(opts: AnnounceOptions | undefined): RequestOptions {
 }
 
 function toRequest(p: AnnounceParams): AnnounceRequest {
-  if (p.infoHash.length !== 20) throw new TrackerClientError('TRACKER_BAD_URL', 'info hash must be 20 bytes');
-  if (p.peerId.length !== 20) throw new TrackerClientError('TRACKER_BAD_URL', 'peer id must be 20 bytes');
+  if (p.infoHash.length !== 20) throw new TrackerClientError('TRACKER_BAD_PARAMS', 'info hash must be 20 bytes');
+  if (p.peerId.length !== 20) throw new TrackerClientError('TRACKER_BAD_PARAMS', 'peer id must be 20 bytes');
   const req: AnnounceRequest = {
     infoHash: p.infoHash,
     peerId: p.peerId,
@@ -66,7 +66,7 @@ export async function scrape(
 ): Promise<Map<string, { complete: number; downloaded: number; incomplete: number }>> {
   const kind = scheme(url);
   const o = requestOptions(opts);
-  if (infoHashes.some((h) => h.length !== 20)) throw new TrackerClientError('TRACKER_BAD_URL', 'info hashes must be 20 bytes');
+  if (infoHashes.some((h) => h.length !== 20)) throw new TrackerClientError('TRACKER_BAD_PARAMS', 'info hashes must be 20 bytes');
   if (infoHashes.length === 0) return new Map<string, ScrapeCounts>();
   return kind === 'http' ? httpScrape(url, infoHashes, o) : udpScrape(url, infoHashes, o);
 }

@@ -15,6 +15,8 @@ export type TrackerClientErrorCode =
   | 'TRACKER_REPLY_TOO_LARGE'
   /** The URL is not http(s):// or udp://host:port. */
   | 'TRACKER_BAD_URL'
+  /** The caller's parameters are wrong (hash or peer id not 20 bytes, timeout not positive). */
+  | 'TRACKER_BAD_PARAMS'
   /** Connection refused, reset, DNS failure... */
   | 'TRACKER_UNREACHABLE'
   /** The caller's AbortSignal fired. */
@@ -25,7 +27,7 @@ export type TrackerClientErrorCode =
 export class TrackerClientError extends StaError {
   override readonly code: TrackerClientErrorCode;
   constructor(code: TrackerClientErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, code === 'TRACKER_BAD_URL' ? 2 : 1, options);
+    super(code, message, code === 'TRACKER_BAD_URL' || code === 'TRACKER_BAD_PARAMS' ? 2 : 1, options);
     this.code = code;
   }
 }

@@ -156,6 +156,8 @@ test('bad URLs and a refused connection are typed errors', async () => {
   await assert.rejects(announce('ftp://x/announce', params), { code: 'TRACKER_BAD_URL' });
   await assert.rejects(announce('udp://127.0.0.1/announce', params), { code: 'TRACKER_BAD_URL' });
   await assert.rejects(announce('wss://tracker.example', params), { code: 'TRACKER_BAD_URL' });
+  await assert.rejects(announce('http://127.0.0.1:1/announce', { ...params, infoHash: Buffer.alloc(19) }), { code: 'TRACKER_BAD_PARAMS' });
+  await assert.rejects(announce('http://127.0.0.1:1/announce', params, { timeoutMs: 0 }), { code: 'TRACKER_BAD_PARAMS' });
   const f = await fakeHttp(() => {});
   const url = f.url;
   await f.close();
