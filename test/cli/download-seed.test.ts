@@ -78,7 +78,7 @@ test('killed with SIGKILL mid-way and started again, download fetches no verifie
         const last = first.events().filter((e) => e['event'] === 'progress').pop();
         had = Number(last?.['piecesHave'] ?? 0);
         return had >= 30 ? true : undefined;
-      }, 30_000, 'the first run to verify the partial seeder\'s 30 pieces');
+      }, 60_000, 'the first run to verify the partial seeder\'s 30 pieces');
       await first.proc.kill('SIGKILL');
     } finally {
       await partial.close();
