@@ -40,6 +40,8 @@ if (role === 'seed') {
   const port = Number(a1);
   const bytes = Number(a2);
   const depth = Number(a3 ?? 256);
+  // Refill the pipeline only once this many requests can go out together (1 = every piece).
+  const batch = Number(process.argv[6] ?? 1);
   const geometry = makeGeometry(bytes / (1 << 20), 1 << 20, bytes);
   const conn = await PeerConnection.connect({ host: '127.0.0.1', port, infoHash, peerId: randomBytes(20), geometry });
   const total = bytes / BLOCK;
@@ -49,6 +51,7 @@ if (role === 'seed') {
   const t0 = performance.now();
   let peakRss = 0;
   const fill = () => {
+    if (conn.requestsInFlight > depth - batch && next < total - batch) return;
     while (conn.requestsInFlight < depth && next < total) {
       conn.sendRequest(next >> 6, (next & 63) * BLOCK, BLOCK);
       next++;

@@ -45,9 +45,9 @@ async function transferBench(): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const port = readFileSync(portFile, 'utf8');
-    for (const depth of [64, 256, 1000]) {
+    for (const [depth, batch] of [[64, 1], [256, 1], [1000, 1], [256, 32]] as const) {
       const out = await new Promise<string>((resolve, reject) => {
-        const leech = spawn(process.execPath, ['--import', 'tsx', here, 'leech', port, String(bytes), String(depth)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const leech = spawn(process.execPath, ['--import', 'tsx', here, 'leech', port, String(bytes), String(depth), String(batch)], { stdio: ['ignore', 'pipe', 'inherit'] });
         let text = '';
         leech.stdout.on('data', (c: Buffer) => (text += c.toString()));
         const timer = setTimeout(() => leech.kill(), 120_000);
@@ -59,7 +59,7 @@ async function transferBench(): Promise<void> {
       });
       const r = JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; cpuS: number; rssMB: number };
       console.log(
-        `connection -> connection, ${gib} GiB, ${depth} requests in flight: ${(bytes / r.seconds / 1e6).toFixed(0)} MB/s, leecher CPU ${(r.cpuS / gib).toFixed(2)} s/GiB, peak RSS ${r.rssMB.toFixed(0)} MB`,
+        `connection -> connection, ${gib} GiB, ${depth} requests in flight${batch > 1 ? `, refilled ${batch} at a time` : ''}: ${(bytes / r.seconds / 1e6).toFixed(0)} MB/s, leecher CPU ${(r.cpuS / gib).toFixed(2)} s/GiB, peak RSS ${r.rssMB.toFixed(0)} MB`,
       );
     }
   } finally {
