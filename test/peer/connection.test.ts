@@ -493,3 +493,48 @@ test('close with a WireError marks a protocol violation the engine found', async
   b.close('plain');
   assert.equal(b.closeInfo?.violation, false);
 });
+
+test('random and mutated streams after the handshake only ever close the connection, never throw', async () => {
+  const fc = (await import('fast-check')).default;
+  const valid = Buffer.concat([
+    encodeMessage({ type: 'bitfield', bytes: Buffer.alloc(8, 0xaa) }),
+    encodeMessage({ type: 'unchoke' }),
+    encodeMessage({ type: 'have', index: 3 }),
+    encodeRequest(1, 0, 16384),
+    encodeMessage({ type: 'piece', index: 2, begin: 16384, block: Buffer.alloc(100, 1) }),
+    encodeMessage({ type: 'extended', id: 0, payload: Buffer.from('d1:md11:ut_metadatai1eee') }),
+    encodeMessage({ type: 'allowed-fast', index: 5 }),
+    encodeMessage({ type: 'cancel', index: 1, begin: 0, length: 16384 }),
+  ]);
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)),
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }).map((flips) => {
+            const b = Buffer.from(valid);
+            for (const [at, v] of flips) b[at % b.length] = v;
+            return b;
+          }),
+        ),
+        async (bytes) => {
+          const { socket, conn } = await rawPeer();
+          conn.on('request', (i, b, l) => conn.sendReject(i, b, l));
+          conn.on('bitfield', () => conn.sendInterested());
+          socket.write(bytes);
+          socket.end();
+          const info = await closed(conn);
+          assert.equal(typeof info.reason, 'string');
+          assert.notEqual(info.code, 'PEER_HANDLER_FAILED', info.reason);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+  assert.deepEqual(uncaught, []);
+});
