@@ -41,6 +41,12 @@ export const DEFAULT_MAX_INCOMING_REQUESTS = 1000;
 /** Haves received before the torrent's size is known (magnet links) are kept until it is;
  *  a peer sending more than this before we have metadata is flooding. */
 export const MAX_PENDING_HAVES = 65_536;
+/** Piece data a peer may send that answers no outstanding request of ours. Some is normal
+ *  (a block already on the wire when we cancelled it, or when the peer choked us without
+ *  BEP 6), and each such request adds one block to the allowance; past that, a peer pushing
+ *  data we never asked for is flooding: the picker would discard it, so no hash check would
+ *  ever catch it. 4 MiB (256 blocks) of slack. */
+export const UNREQUESTED_DATA_ALLOWANCE = 4 * 1024 * 1024;
 /** allowed-fast indexes remembered from one peer (BEP 6 sets are ~10). */
 export const MAX_PEER_ALLOWED_FAST = 256;
 
@@ -166,6 +172,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly maxIncomingRequests: number;
   private readonly requestsOut = new Map<number | string, true>();
   private readonly requestsIn = new Map<number | string, true>();
+  /** Bytes of piece data the peer may still send unrequested (see UNREQUESTED_DATA_ALLOWANCE). */
+  private unrequestedAllowance = UNREQUESTED_DATA_ALLOWANCE;
   /** Requests we dropped or rejected because the queue was full (a peer ignoring reqq). */
   requestsRefused = 0;
   private availabilitySeen = false;
@@ -378,7 +386,11 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       case 'choke':
         this.peerChoking = true;
         // BEP 3: a choke discards our outstanding requests; BEP 6 answers each with a reject.
-        if (!this.fast) this.requestsOut.clear();
+        if (!this.fast) {
+          // Blocks already on the wire may still arrive: allow for them.
+          for (const k of this.requestsOut.keys()) this.unrequestedAllowance += typeof k === 'number' ? MAX_BLOCK_LENGTH : Number(k.slice(k.lastIndexOf(':') + 1));
+          this.requestsOut.clear();
+        }
         this.emit('choke');
         return;
       case 'unchoke':
@@ -418,6 +430,10 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         return;
       case 'piece': {
         const requested = this.requestsOut.delete(blockKey(m.index, m.begin, m.block.length));
+        if (!requested) {
+          this.unrequestedAllowance -= m.block.length;
+          if (this.unrequestedAllowance < 0) throw new WireError('WIRE_FLOOD', 'too much piece data that answers no request of ours');
+        }
         this.down.add(m.block.length, this.lastReceivedMs);
         this.emit('piece', m.index, m.begin, m.block, requested);
         return;
@@ -673,7 +689,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   sendCancel(index: number, begin: number, length: number): boolean {
-    this.requestsOut.delete(blockKey(index, begin, length));
+    // The block may be on the wire already: allow for it arriving unrequested.
+    if (this.requestsOut.delete(blockKey(index, begin, length))) this.unrequestedAllowance += length;
     return this.writeBlockMsg(MessageId.cancel, index, begin, length);
   }
 

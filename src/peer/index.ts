@@ -7,6 +7,7 @@ export {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_INCOMING_REQUESTS,
   MAX_PENDING_HAVES,
+  UNREQUESTED_DATA_ALLOWANCE,
   type PeerConnectionOptions,
   type ConnectOptions,
   type AcceptOptions,

@@ -538,3 +538,24 @@ test('random and mutated streams after the handshake only ever close the connect
   }
   assert.deepEqual(uncaught, []);
 });
+
+test('closes a peer that pushes piece data nobody asked for, past a slack for cancelled requests', async () => {
+  const { socket, conn } = await rawPeer();
+  let pieces = 0;
+  conn.on('piece', () => pieces++);
+  // The slack: 4 MiB of unrequested blocks are tolerated (late answers to cancels, chokes).
+  const block = encodeMessage({ type: 'piece', index: 0, begin: 0, block: Buffer.alloc(16384) });
+  socket.write(Buffer.concat(Array.from({ length: 256 }, () => block)));
+  await until(() => pieces === 256);
+  assert.equal(conn.closed, false);
+  // A cancelled request widens it by one block.
+  conn.sendRequest(1, 0, 16384);
+  conn.sendCancel(1, 0, 16384);
+  socket.write(encodeMessage({ type: 'piece', index: 1, begin: 0, block: Buffer.alloc(16384) }));
+  await until(() => pieces === 257);
+  assert.equal(conn.closed, false);
+  socket.write(block);
+  const info = await closed(conn);
+  assert.equal(info.code, 'WIRE_FLOOD');
+  assert.equal(info.violation, true);
+});
