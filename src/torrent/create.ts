@@ -2,7 +2,7 @@
 // files skipped with a warning), choose the piece length, hash pieces with SHA-1 on every
 // core, and write BEP 3 metainfo. The only torrent file (with create-*) that touches disk.
 //
-// Speed: the worker threads are started before the tree is walked; the main thread hashes
+// Speed: the worker threads start as soon as the size is known; the main thread hashes
 // too; every hasher claims batches from one atomic counter and reads its own ranges with
 // positional reads into one reused buffer, so no file data crosses threads and memory is
 // a few MiB whatever the size.
@@ -140,12 +140,14 @@ export async function createTorrent(opts: CreateOptions): Promise<CreateResult> 
     throw new TorrentError('TORRENT_NOT_FOUND', `cannot read ${opts.path}: ${why}`);
   }
 
-  // Start the hashing threads first: they boot while the tree is walked.
+  // Start the hashing threads as soon as the size is known (for a file: now, before
+  // anything else), so they boot while the main thread starts hashing.
   const wanted = opts.workers ?? Math.max(1, availableParallelism() - 1);
   const workers: Worker[] = [];
-  if (wanted > 0 && (top.isDirectory() || top.size >= SMALL_FOR_THREADS)) {
-    for (let i = 0; i < wanted; i++) workers.push(startWorker());
-  }
+  const startWorkers = (totalBytes: number): void => {
+    if (workers.length === 0 && totalBytes >= SMALL_FOR_THREADS) for (let i = 0; i < wanted; i++) workers.push(startWorker());
+  };
+  if (top.isFile()) startWorkers(top.size);
   try {
     let files: WalkedFile[];
     const name = opts.name ?? basename(root);
@@ -159,6 +161,7 @@ export async function createTorrent(opts: CreateOptions): Promise<CreateResult> 
     }
     const totalLength = files.reduce((n, f) => n + f.length, 0);
     if (totalLength === 0) throw new TorrentError('TORRENT_EMPTY', `nothing to share: ${opts.path} holds no data`);
+    startWorkers(totalLength);
     const pieceLength = opts.pieceLength ?? choosePieceLength(totalLength);
     const pieceCount = Math.ceil(totalLength / pieceLength);
     const piecesPerBatch = Math.max(1, Math.floor(BATCH_BYTES / pieceLength));
