@@ -105,7 +105,8 @@ function startWorker(): Worker {
   // loader in the thread first, then load the TypeScript worker.
   if (import.meta.url.endsWith('.ts')) {
     const href = new URL('./create-worker.ts', import.meta.url).href;
-    return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(href)}); })`, { eval: true });
+    const tsx = import.meta.resolve('tsx/esm/api');
+    return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(href)}); })`, { eval: true });
   }
   return new Worker(new URL('./create-worker.js', import.meta.url));
 }
