@@ -5,13 +5,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode } from '../../src/bencode/index.js';
 import { parseTorrent } from '../../src/torrent/index.js';
-import { makePayloadTree, PAYLOAD_FILES, PAYLOAD_TOTAL } from '../interop/helpers/payload.js';
+import { makeFile, makePayloadTree, PAYLOAD_FILES, PAYLOAD_TOTAL } from '../interop/helpers/payload.js';
+import { hasProgram } from '../interop/helpers/proc.js';
 import { infoWithPath, torrentBytes } from '../torrent/build.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -143,4 +144,26 @@ test('--help lists every contract flag', () => {
   for (const f of ['--output', '--tracker', '--piece-length', '--private', '--comment', '--name', '--web-seed', '--json']) assert.ok(c.stdout.includes(f), f);
   const i = sta(['info', '--help']);
   assert.ok(i.stdout.includes('--json'));
+});
+
+test('create warns about a skipped symlink on stderr and still succeeds', async () => {
+  const d = join(dir, 'with-link');
+  await mkdir(d);
+  await writeFile(join(d, 'data.txt'), 'some data');
+  await symlink('/etc/hostname', join(d, 'link'));
+  const r = sta(['create', d, '-o', join(dir, 'with-link.torrent'), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^sta: warning: skipped symlink .*link\n$/);
+  assert.deepEqual(parseTorrent(await readFile(join(dir, 'with-link.torrent'))).files.map((f) => f.pathString), ['data.txt']);
+});
+
+test('create shows a progress bar with the rate on a terminal', async (t) => {
+  if (!hasProgram('script')) return t.skip('needs script(1) for a pseudo-terminal');
+  const big = join(dir, 'big.bin');
+  await makeFile(big, 64 * 1024 * 1024, 'bar');
+  const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(STA)} create ${JSON.stringify(big)} -o ${JSON.stringify(join(dir, 'big.torrent'))}`;
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /hashing \[.*\] +\d+% \| .* \/ 64\.00 MiB \| [\d.]+ (B|KiB|MiB|GiB)\/s/);
+  assert.match(r.stdout, /info hash: +[0-9a-f]{40}/);
 });
