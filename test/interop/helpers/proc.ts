@@ -15,7 +15,7 @@ const MAX_KEPT_OUTPUT = 8 << 20;
 
 /** Process groups still alive: killed synchronously if this process exits first. */
 const liveGroups = new Set<number>();
-process.on('exit', () => {
+function killLiveGroups(): void {
   for (const pgid of liveGroups) {
     try {
       process.kill(-pgid, 'SIGKILL');
@@ -23,7 +23,16 @@ process.on('exit', () => {
       // already gone
     }
   }
-});
+}
+process.on('exit', killLiveGroups);
+// A signal (the test runner's timeout, ^C) ends Node without 'exit' handlers: kill the
+// children first, then die of the same signal's conventional code.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  process.once(sig, () => {
+    killLiveGroups();
+    process.exit(code);
+  });
+}
 
 const handedOut = new Set<number>();
 
