@@ -98,8 +98,10 @@ export interface PeerConnectionEvents {
   unchoke: [];
   interested: [];
   'not-interested': [];
+  /** A piece the peer gained: a have message, or a piece a later bitfield / have-all adds
+   *  (aria2 sends those mid-connection). The bit is already set in peerBitfield. */
   have: [index: number];
-  /** After a bitfield, have-all or have-none (or setGeometry): the peer's pieces so far. */
+  /** After the first bitfield, have-all or have-none (or setGeometry): the peer's pieces so far. */
   bitfield: [bitfield: Bitfield];
   /** A request to serve (already checked against the torrent and the queue bound). Answer
    *  with sendPiece or sendReject. */
@@ -490,9 +492,11 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (this.availabilitySeen) {
       if (a.kind === 'none') return;
       if (g && this.peerBitfield) {
-        const more = a.kind === 'bits' ? parseBitfield(g, a.bytes) : Bitfield.full(g.pieceCount);
-        for (const i of more.indexes()) this.peerBitfield.set(i);
-        this.emit('bitfield', this.peerBitfield);
+        // Reported as haves of the pieces it adds, and merged byte by byte: a peer repeating
+        // its bitfield costs what reading it costs, never O(pieces) per message here or in
+        // the engine (which recounts on 'bitfield'). The parser checked size and spare bits.
+        const added = addBits(this.peerBitfield, a.kind === 'bits' ? a.bytes : null);
+        for (const i of added) this.emit('have', i);
       } else if (!g) {
         if (a.kind === 'bits' && a.bytes.length > MAX_BITFIELD_BYTES) throw new WireError('WIRE_BAD_BITFIELD', 'bitfield too long');
         const p = this.pendingAvailability;
@@ -509,7 +513,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       return;
     }
     const bf = a.kind === 'bits' ? parseBitfield(g, a.bytes) : a.kind === 'all' ? Bitfield.full(g.pieceCount) : new Bitfield(g.pieceCount);
-    if (this.peerBitfield) for (const i of this.peerBitfield.indexes()) bf.set(i);
+    if (this.peerBitfield) addBits(bf, this.peerBitfield.bytes);
     this.peerBitfield = bf;
     this.emit('bitfield', bf);
   }
@@ -782,6 +786,27 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.socket.destroy();
     if (this.started) this.emit('close', this.closedInfo);
   }
+}
+
+/** Sets in `target` every piece set in `bytes` (same size, spare bits clear; null: every
+ *  piece), byte by byte; returns the pieces that were not set before. */
+function addBits(target: Bitfield, bytes: Uint8Array | null): number[] {
+  const added: number[] = [];
+  const t = target.bytes;
+  const n = target.length;
+  const lastMask = n & 7 ? (0xff << (8 - (n & 7))) & 0xff : 0xff;
+  for (let i = 0; i < t.length; i++) {
+    const want = bytes ? bytes[i]! : i === t.length - 1 ? lastMask : 0xff;
+    const diff = want & ~t[i]!;
+    if (diff === 0) continue;
+    for (let b = 0; b < 8; b++) {
+      if (diff & (0x80 >>> b)) {
+        target.set(i * 8 + b);
+        added.push(i * 8 + b);
+      }
+    }
+  }
+  return added;
 }
 
 function extensionBits(opts: PeerConnectionOptions): { fast: boolean; extended: boolean } {

@@ -559,3 +559,25 @@ test('closes a peer that pushes piece data nobody asked for, past a slack for ca
   assert.equal(info.code, 'WIRE_FLOOD');
   assert.equal(info.violation, true);
 });
+
+test('a repeated bitfield is reported as haves of the pieces it adds, and costs O(bytes)', async () => {
+  const { socket, conn } = await rawPeer();
+  const bits: number[] = [];
+  const haves: number[] = [];
+  conn.on('bitfield', (b) => bits.push(b.cardinality()));
+  conn.on('have', (i) => haves.push(i));
+  const first = Buffer.alloc(8);
+  first[0] = 0xc0; // pieces 0, 1
+  const later = Buffer.alloc(8);
+  later[0] = 0x80; // piece 0 again
+  later[7] = 0x01; // piece 63, new
+  socket.write(Buffer.concat([encodeMessage({ type: 'bitfield', bytes: first }), encodeMessage({ type: 'bitfield', bytes: later }), encodeMessage({ type: 'bitfield', bytes: later })]));
+  await until(() => haves.length === 1);
+  assert.deepEqual(bits, [2]);
+  assert.deepEqual(haves, [63]);
+  socket.write(encodeMessage({ type: 'have-all' }));
+  await until(() => conn.peerBitfield!.isFull());
+  assert.equal(haves.length, 64 - 2);
+  assert.deepEqual(bits, [2]);
+  conn.close();
+});
