@@ -28,6 +28,10 @@ export interface DialSettings {
   now: () => number;
 }
 
+/** Two seeds have nothing to exchange; look again only this rarely (the other side may
+ *  have become a partial seed, or we may have lost data). */
+const IDLE_REDIAL_MS = 10 * 60_000;
+
 const LOCAL_HOSTS = new Set(['127.0.0.1', '0.0.0.0', 'localhost', '::1', '::']);
 
 export class PeerManager {
@@ -120,10 +124,11 @@ export class PeerManager {
     c.nextTryMs = this.s.now() + REDIAL_BACKOFF_MS * 2 ** Math.min(c.failures - 1, 8);
   }
 
-  /** The address closed after a working session: retry after the base backoff. */
-  ended(key: string): void {
+  /** The address closed after a working session: retry after the base backoff, or much
+   *  later when there was nothing to exchange (both seeds). */
+  ended(key: string, idle = false): void {
     const c = this.known.get(key);
-    if (c) c.nextTryMs = this.s.now() + REDIAL_BACKOFF_MS;
+    if (c) c.nextTryMs = this.s.now() + (idle ? IDLE_REDIAL_MS : REDIAL_BACKOFF_MS);
   }
 
   stop(): void {

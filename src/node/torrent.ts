@@ -21,6 +21,8 @@ import type { Source } from './resolve-source.js';
 import { Uploader } from './uploader.js';
 import { attachPeerHandlers } from './peer-events.js';
 
+const BOTH_SEEDS = 'both sides are seeds';
+
 export interface TorrentOptions {
   /** Download folder. */
   dir: string;
@@ -255,7 +257,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
       metadata: this.metadata,
       now: () => this.now(),
       onBitfield: () => {
-        if (this.state === 'seeding' && peer.isSeed) peer.conn.close('both sides are seeds');
+        if (this.state === 'seeding' && peer.isSeed) peer.conn.close(BOTH_SEEDS);
       },
       onClose: (info) => this.detach(peer, info),
       requestRechoke: () => this.requestRechoke(),
@@ -275,7 +277,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
     this.metadata.onClose(peer);
     peer.uploads.clear();
     if (info.violation) this.ban(peer.banKey, info.reason);
-    if (!peer.conn.incoming) this.pm.ended(peer.address);
+    if (!peer.conn.incoming) this.pm.ended(peer.address, info.reason === BOTH_SEEDS);
     this.emit('peer-closed', { address: peer.address, reason: info.reason });
     this.requestRechoke();
     this.downloader.fillAll();
@@ -316,7 +318,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
       this.emit('complete');
       for (const p of this.peers.values()) {
         p.conn.sendNotInterested();
-        if (p.isSeed) p.conn.close('both sides are seeds');
+        if (p.isSeed) p.conn.close(BOTH_SEEDS);
       }
       this.requestRechoke();
     }
