@@ -31,6 +31,25 @@ export interface PeerInfo {
   incoming: boolean;
 }
 
+/** One connected peer, for the API and UI. */
+export interface PeerStatus {
+  address: string;
+  client?: string;
+  incoming: boolean;
+  /** Bytes/s it sends us / we send it. */
+  downloadRateBps: number;
+  uploadRateBps: number;
+  /** 0..1 of the torrent it has. */
+  progress: number;
+  amChoking: boolean;
+  amInterested: boolean;
+  peerChoking: boolean;
+  peerInterested: boolean;
+  snubbed: boolean;
+  requestsOut: number;
+  requestsIn: number;
+}
+
 export interface TorrentEventMap {
   metadata: [{ infoHash: string; name: string; pieceCount: number; length: number }];
   ready: [{ piecesHave: number; pieceCount: number }];

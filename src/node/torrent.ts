@@ -12,7 +12,7 @@ import { parseInfoDict, type Metainfo } from '../torrent/index.js';
 import { DEFAULT_LIMITS, NUMWANT, TICK_MS, type NodeLimits } from './config.js';
 import type { TorrentContext } from './context.js';
 import { Downloader } from './downloader.js';
-import type { ProgressInfo, TorrentEventMap, TorrentState } from './events.js';
+import type { PeerStatus, ProgressInfo, TorrentEventMap, TorrentState } from './events.js';
 import { MetadataExchange } from './metadata-fetch.js';
 import { Peer, banKeyFor } from './peer.js';
 import { PeerManager, addressKey, parseHostPort } from './peer-manager.js';
@@ -20,6 +20,7 @@ import { CLIENT_VERSION } from './peer-id.js';
 import type { Source } from './resolve-source.js';
 import { Uploader } from './uploader.js';
 import { attachPeerHandlers } from './peer-events.js';
+import { peerStatus, progressOf } from './torrent-status.js';
 
 const BOTH_SEEDS = 'both sides are seeds';
 
@@ -349,34 +350,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
   }
 
   progress(): ProgressInfo {
-    let down = 0;
-    let up = 0;
-    let seeds = 0;
-    for (const p of this.peers.values()) {
-      down += p.conn.downloadRate();
-      up += p.conn.uploadRate();
-      if (p.isSeed) seeds++;
-    }
-    const st = this.storage;
-    const verified = st ? this.wantedBytes - st.bytesLeft() : 0;
-    const left = st ? st.bytesLeft() : null;
-    return {
-      infoHash: this.infoHashHex,
-      name: this.meta?.name ?? this.name,
-      verifiedBytes: verified,
-      wantedBytes: this.wantedBytes,
-      fraction: this.wantedBytes > 0 ? verified / this.wantedBytes : st ? 1 : 0,
-      piecesHave: st?.have.cardinality() ?? 0,
-      pieceCount: this.meta?.pieceCount ?? 0,
-      downloaded: this.downloaded,
-      uploaded: this.uploaded,
-      downloadRateBps: down,
-      uploadRateBps: up,
-      peers: this.peers.size,
-      seeds,
-      etaS: left === null ? null : left === 0 ? 0 : down > 0 ? left / down : null,
-      state: this.state,
-    };
+    return progressOf(this, this.wantedBytes, this.downloaded, this.uploaded, this.name);
+  }
+
+  /** The connected peers, for the API and UI. */
+  peerList(): PeerStatus[] {
+    return [...this.peers.values()].map(peerStatus);
   }
 
   /** Seconds since the torrent started (for summaries). */
