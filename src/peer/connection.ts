@@ -385,7 +385,10 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     switch (m.type) {
       case 'keep-alive':
         return;
+      // State messages that change nothing are not reported: a peer repeating them must not
+      // make the engine redo its work (re-queue, refill) per 5-byte message.
       case 'choke':
+        if (this.peerChoking) return;
         this.peerChoking = true;
         // BEP 3: a choke discards our outstanding requests; BEP 6 answers each with a reject.
         if (!this.fast) {
@@ -396,19 +399,23 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         this.emit('choke');
         return;
       case 'unchoke':
+        if (!this.peerChoking) return;
         this.peerChoking = false;
         this.emit('unchoke');
         return;
       case 'interested':
+        if (this.peerInterested) return;
         this.peerInterested = true;
         this.emit('interested');
         return;
       case 'not-interested':
+        if (!this.peerInterested) return;
         this.peerInterested = false;
         this.emit('not-interested');
         return;
       case 'have':
         if (this.peerBitfield) {
+          if (this.peerBitfield.has(m.index)) return; // known already: nothing to report
           this.peerBitfield.set(m.index);
         } else {
           if (this.pendingHaves.length >= MAX_PENDING_HAVES) throw new WireError('WIRE_FLOOD', `more than ${MAX_PENDING_HAVES} haves before the torrent's metadata`);
@@ -453,7 +460,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         return;
       case 'allowed-fast':
         this.requireFast(m.type);
-        if (this.peerAllowedFast.size < MAX_PEER_ALLOWED_FAST) this.peerAllowedFast.add(m.index);
+        // Reported once per piece, and for at most MAX_PEER_ALLOWED_FAST pieces.
+        if (this.peerAllowedFast.has(m.index) || this.peerAllowedFast.size >= MAX_PEER_ALLOWED_FAST) return;
+        this.peerAllowedFast.add(m.index);
         this.emit('allowed-fast', m.index);
         return;
       case 'port':

@@ -262,8 +262,9 @@ test('exchanges every message type and keeps the state flags', async () => {
   b.sendPort(6881);
   assert.ok(b.sendExtensionMessage('ut_metadata', Buffer.from('d8:msg_typei0e5:piecei0ee')));
   assert.equal(b.sendExtensionMessage('ut_pex', Buffer.from('de')), false);
-  await until(() => misc.length === 5);
-  assert.deepEqual(misc, [['have', 9], ['suggest', 10], ['allowed-fast', 11], ['port', 6881], ['extended', 3, 'd8:msg_typei0e5:piecei0ee', 'ut_metadata']]);
+  await until(() => misc.length === 4);
+  // b announced every piece: its have of piece 9 tells nothing new and is not reported.
+  assert.deepEqual(misc, [['suggest', 10], ['allowed-fast', 11], ['port', 6881], ['extended', 3, 'd8:msg_typei0e5:piecei0ee', 'ut_metadata']]);
   assert.ok(a.peerAllowedFast.has(11));
 
   b.sendChoke();
@@ -579,5 +580,34 @@ test('a repeated bitfield is reported as haves of the pieces it adds, and costs 
   await until(() => conn.peerBitfield!.isFull());
   assert.equal(haves.length, 64 - 2);
   assert.deepEqual(bits, [2]);
+  conn.close();
+});
+
+test('repeated state messages, haves and allowed-fasts are reported once', async () => {
+  const { socket, conn } = await rawPeer();
+  const seen: string[] = [];
+  for (const ev of ['choke', 'unchoke', 'interested', 'not-interested'] as const) conn.on(ev, () => seen.push(ev));
+  conn.on('have', (i) => seen.push(`have ${i}`));
+  conn.on('allowed-fast', (i) => seen.push(`af ${i}`));
+  const m = (x: WireMessage) => encodeMessage(x);
+  socket.write(
+    Buffer.concat([
+      m({ type: 'choke' }), // already choked: nothing
+      m({ type: 'unchoke' }),
+      m({ type: 'unchoke' }),
+      m({ type: 'interested' }),
+      m({ type: 'interested' }),
+      m({ type: 'have', index: 4 }),
+      m({ type: 'have', index: 4 }),
+      m({ type: 'allowed-fast', index: 2 }),
+      m({ type: 'allowed-fast', index: 2 }),
+      m({ type: 'not-interested' }),
+      m({ type: 'choke' }),
+      m({ type: 'choke' }),
+    ]),
+  );
+  await until(() => seen.length >= 6);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(seen, ['unchoke', 'interested', 'have 4', 'af 2', 'not-interested', 'choke']);
   conn.close();
 });
