@@ -84,8 +84,14 @@ export class PiecePicker {
   private untouched = 0;
   /** Wanted pieces not verified. */
   private missing = 0;
-  /** Scratch array for candidate sorting, reused across picks. */
+  /** Scratch array for candidate sorting, reused across rebuilds. */
   private readonly candKey: Float64Array;
+  /** Untouched pieces in picking order (see rebuildOrder). */
+  private readonly order: Uint32Array;
+  private orderLen = 0;
+  private cursor = 0;
+  private orderDirty = true;
+  private staleHaves = 0;
 
   constructor(opts: PickerOptions) {
     this.pieceCount = opts.pieceCount;
@@ -96,6 +102,7 @@ export class PiecePicker {
     this.availability = new Uint32Array(opts.pieceCount);
     this.random = opts.random ?? Math.random;
     this.candKey = new Float64Array(opts.pieceCount);
+    this.order = new Uint32Array(opts.pieceCount);
     this.recountUntouched();
   }
 
@@ -115,6 +122,7 @@ export class PiecePicker {
   setWanted(wanted: Bitfield | undefined): void {
     this.wanted = wanted ? wanted.clone() : null;
     this.recountUntouched();
+    this.orderDirty = true;
   }
 
   /** Every wanted piece is verified (O(1): called after every piece). */
@@ -135,15 +143,19 @@ export class PiecePicker {
 
   peerHasAll(bf: Bitfield): void {
     for (let i = 0; i < this.pieceCount; i++) if (bf.has(i)) this.availability[i]!++;
+    this.orderDirty = true;
   }
 
   peerHas(i: number): void {
-    if (i >= 0 && i < this.pieceCount) this.availability[i]!++;
+    if (i < 0 || i >= this.pieceCount) return;
+    this.availability[i]!++;
+    if (this.isUntouched(i)) this.staleHaves++;
   }
 
   /** A peer left: its pieces no longer count. */
   peerGone(bf: Bitfield): void {
     for (let i = 0; i < this.pieceCount; i++) if (bf.has(i) && this.availability[i]! > 0) this.availability[i]!--;
+    this.orderDirty = true;
   }
 
   /** True when the peer has a wanted piece we miss (decides INTERESTED). */
@@ -178,18 +190,13 @@ export class PiecePicker {
       if (out.length >= max) return out;
     }
 
-    // 2. New pieces, rarest first, random among equally rare. One sortable number per
-    // candidate: availability (11 bits), a random tie-break (10 bits), the piece (32 bits).
+    // 2. New pieces, rarest first, random among equally rare, from the cached order.
     if (this.untouched > 0) {
-      let n = 0;
-      for (let i = 0; i < this.pieceCount; i++) {
-        if (this.partials.has(i) || !usable(i)) continue;
-        const avail = Math.min(this.availability[i]!, 2047);
-        this.candKey[n++] = (avail * 1024 + Math.floor(this.random() * 1024)) * 2 ** 32 + i;
-      }
-      const keys = this.candKey.subarray(0, n).sort();
-      for (let k = 0; k < n && out.length < max; k++) {
-        const piece = keys[k]! % 2 ** 32;
+      if (this.orderDirty || this.staleHaves > (this.orderLen >> 4) + 8) this.rebuildOrder();
+      while (this.cursor < this.orderLen && !this.isUntouched(this.order[this.cursor]!)) this.cursor++;
+      for (let j = this.cursor; j < this.orderLen && out.length < max; j++) {
+        const piece = this.order[j]!;
+        if (!this.isUntouched(piece) || !usable(piece)) continue;
         const p = new PartialPiece(piece, this.blockCount(piece));
         this.partials.set(piece, p);
         this.untouched--;
@@ -215,6 +222,29 @@ export class PiecePicker {
       }
     }
     return out;
+  }
+
+  private isUntouched(i: number): boolean {
+    return this.isWanted(i) && !this.have.has(i) && !this.partials.has(i);
+  }
+
+  /** Sorts the untouched pieces by availability with a random tie-break: one number per
+   *  piece (availability 11 bits, random 10 bits, index 32 bits) and one native sort. Picks
+   *  then walk this order; it is rebuilt when pieces return to the pool, peers come or go,
+   *  or enough HAVEs changed availability (a slightly stale order only blurs "rarest"). */
+  private rebuildOrder(): void {
+    let n = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!this.isUntouched(i)) continue;
+      const avail = Math.min(this.availability[i]!, 2047);
+      this.candKey[n++] = (avail * 1024 + Math.floor(this.random() * 1024)) * 2 ** 32 + i;
+    }
+    const keys = this.candKey.subarray(0, n).sort();
+    for (let k = 0; k < n; k++) this.order[k] = keys[k]! % 2 ** 32;
+    this.orderLen = n;
+    this.cursor = 0;
+    this.orderDirty = false;
+    this.staleHaves = 0;
   }
 
   private takeFree(p: PartialPiece, peerId: number, max: number, out: BlockRequest[]): void {
@@ -309,7 +339,10 @@ export class PiecePicker {
   private dropIfEmpty(p: PartialPiece): void {
     if (p.free === p.state.length) {
       this.partials.delete(p.index);
-      if (!this.have.has(p.index) && this.isWanted(p.index)) this.untouched++;
+      if (!this.have.has(p.index) && this.isWanted(p.index)) {
+        this.untouched++;
+        this.orderDirty = true;
+      }
     }
   }
 
@@ -333,7 +366,10 @@ export class PiecePicker {
     if (!p) return [];
     const senders = Array.from(p.peer);
     this.partials.delete(piece);
-    if (!this.have.has(piece) && this.isWanted(piece)) this.untouched++;
+    if (!this.have.has(piece) && this.isWanted(piece)) {
+      this.untouched++;
+      this.orderDirty = true;
+    }
     return senders;
   }
 
