@@ -24,7 +24,9 @@ export type HostileKind =
   /** Asks for blocks outside the torrent and blocks of 1 MiB. */
   | 'bad-request'
   /** Floods valid haves (and keep-alives) without end, then one have past the last piece. */
-  | 'have-flood';
+  | 'have-flood'
+  /** Claims nothing, and pushes piece messages nobody asked for, without end. */
+  | 'push';
 
 export interface HostileStats {
   connections: number;
@@ -131,6 +133,16 @@ export async function startHostilePeer(kind: HostileKind, infoHash: Buffer, geom
           send(encodeRequest(geometry.pieceCount + 5, 0, 16384));
           send(encodeRequest(0, 0, 1 << 20));
           return;
+        case 'push': {
+          if (fast) send(encodeMessage({ type: 'have-none' }));
+          const piece = Buffer.concat([encodePieceHeader(0, 0, 16384), randomBytes(16384)]);
+          const batch = Buffer.concat(Array.from({ length: 16 }, () => piece));
+          const pump = () => {
+            while (!socket.destroyed) if (!send(batch)) return void socket.once('drain', pump);
+          };
+          pump();
+          return;
+        }
         case 'have-flood': {
           if (fast) send(encodeMessage({ type: 'have-none' }));
           // Batches of valid haves (all for piece 0, so it never looks like a seed that a

@@ -117,8 +117,14 @@ async function engineScenario(kinds: readonly HostileKind[]): Promise<void> {
   }
 }
 
+test('a peer pushing data nobody asked for is cut off', async () => {
+  const r = await againstConnection('push');
+  assert.equal(r.info.violation, true);
+  assert.equal(r.info.code, 'WIRE_FLOOD');
+});
+
 test('the engine completes byte-exact from an honest seeder while protocol-breaking peers attack, and bans them', () =>
-  engineScenario(['oversized', 'bad-request', 'have-flood']));
+  engineScenario(['oversized', 'bad-request', 'have-flood', 'push']));
 
 // TODO(peer/download smart ban): in ~2 runs of 3 the honest seeder is banned for having
 // "contributed to 3 pieces that failed their hash check" (pieces it shared with the corrupt
@@ -128,7 +134,7 @@ test('the engine completes byte-exact from an honest seeder while protocol-break
 test(
   'the engine completes byte-exact with a peer sending corrupt blocks among the attackers, and bans only the attackers',
   { todo: 'smart ban convicts the honest seeder it shares failed pieces with (see comment)' },
-  () => engineScenario(['corrupt', 'oversized', 'bad-request', 'have-flood']),
+  () => engineScenario(['corrupt', 'oversized', 'bad-request', 'have-flood', 'push']),
 );
 
 // ---- the same through the CLI: `sta seed` and `sta download --json` as processes ----
@@ -186,10 +192,10 @@ async function cliScenario(kinds: readonly HostileKind[]): Promise<void> {
 }
 
 test('sta download (CLI) with an honest sta seed and protocol-breaking peers: completes byte-exact, bans them, bounded RSS', () =>
-  cliScenario(['oversized', 'bad-request', 'have-flood']));
+  cliScenario(['oversized', 'bad-request', 'have-flood', 'push']));
 
 test(
   'sta download (CLI) with a corrupt-block peer among the attackers: completes byte-exact, bans only the attackers',
   { todo: 'smart ban convicts the honest seeder it shares failed pieces with (see the engine test above)' },
-  () => cliScenario(['corrupt', 'oversized', 'bad-request', 'have-flood']),
+  () => cliScenario(['corrupt', 'oversized', 'bad-request', 'have-flood', 'push']),
 );
