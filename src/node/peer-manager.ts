@@ -31,6 +31,8 @@ export interface DialSettings {
 /** Two seeds have nothing to exchange; look again only this rarely (the other side may
  *  have become a partial seed, or we may have lost data). */
 const IDLE_REDIAL_MS = 10 * 60_000;
+/** First retry of a --peer address that refused us. */
+const PINNED_REDIAL_MS = 2000;
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', '0.0.0.0', 'localhost', '::1', '::']);
 
@@ -121,7 +123,10 @@ export class PeerManager {
     const c = this.known.get(key);
     if (!c) return;
     c.failures++;
-    c.nextTryMs = this.s.now() + REDIAL_BACKOFF_MS * 2 ** Math.min(c.failures - 1, 8);
+    // Peers the user named (--peer) are retried sooner and never given up on: a script may
+    // start the download a moment before the seeder listens.
+    const backoff = c.source === 'peer' ? Math.min(PINNED_REDIAL_MS * 2 ** (c.failures - 1), 60_000) : REDIAL_BACKOFF_MS * 2 ** Math.min(c.failures - 1, 8);
+    c.nextTryMs = this.s.now() + backoff;
   }
 
   /** The address closed after a working session: retry after the base backoff, or much
