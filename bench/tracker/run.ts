@@ -63,6 +63,8 @@ if (!(durationS > 0 && durationS <= 300)) throw new Error('--duration must be 1.
 // ---------- targets ----------
 interface Running {
   port: number;
+  /** The target's output so far (for a post-mortem when it dies under load). */
+  output?: () => string;
   pids: number[]; // processes whose CPU and RSS count (the server, then redis-server for sta-redis)
   stop: () => Promise<void>;
 }
@@ -124,6 +126,7 @@ async function startSta(store: 'memory' | 'redis'): Promise<Running> {
     );
     return {
       port,
+      output: c.output,
       pids: redis ? [c.pid, redis.pid] : [c.pid],
       stop: async () => {
         await c.stop();
@@ -323,6 +326,13 @@ async function measure(run: Running, mode: Mode): Promise<Measure> {
   const t0 = performance.now();
   const r = mode.startsWith('udp') ? await runUdp(run.port, mode === 'udp-reuse') : await runWrk(run.port, mode === 'http-keepalive');
   const wallS = (performance.now() - t0) / 1000;
+  for (const pid of run.pids) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      throw new Error(`target process ${pid} died during ${mode}: ${(run.output?.() ?? '').slice(-1500)}`);
+    }
+  }
   const cpuSplit = run.pids.map((p, i) => cpuSeconds(p) - cpu0[i]!);
   return { ...r, cpuS: cpuSplit.reduce((a, b) => a + b, 0), cpuSplit, wallS };
 }
