@@ -93,6 +93,7 @@ export function jsonEvents(t: Torrent, out: (o: Record<string, unknown>) => void
   t.on('hash-failed', (h) => out({ event: 'hash-failed', ...h }));
   t.on('tracker-error', (e) => out({ event: 'tracker-error', ...e }));
   t.on('error', (e) => out({ event: 'error', message: e.message }));
+  t.on('failed', (e) => out({ event: 'failed', message: e.message }));
 }
 
 function jsonLine(o: Record<string, unknown>): void {
@@ -177,9 +178,13 @@ export function register(program: Command): Command {
         torrent.on('banned', (b) => process.stderr.write(`banned ${b.address}: ${b.reason}\n`));
       }
 
-      const finished = new Promise<void>((resolve) => {
+      const finished = new Promise<void>((resolve, reject) => {
         if (torrent.state === 'seeding') resolve();
         else torrent.once('complete', () => resolve());
+        torrent.once('failed', (e) => {
+          bar?.stop();
+          reject(e);
+        });
       });
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {

@@ -42,7 +42,10 @@ export function register(program: Command): Command {
       }
       if (torrent.state === 'metadata') {
         // A magnet: wait for metadata and the check, then it must be complete.
-        await new Promise<void>((resolve) => torrent.once('ready', () => resolve()));
+        await new Promise<void>((resolve, reject) => {
+          torrent.once('ready', () => resolve());
+          torrent.once('failed', reject);
+        });
         if ((torrent.state as string) === 'seeding') {
           announce();
           return;

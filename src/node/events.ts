@@ -61,5 +61,8 @@ export interface TorrentEventMap {
   'hash-failed': [{ index: number }];
   'tracker-error': [{ url: string; message: string }];
   complete: [];
+  /** Not fatal: a disk or tracker problem the torrent works around. */
   error: [Error];
+  /** Fatal: the torrent cannot go on (bad metadata from a magnet, storage refused). */
+  failed: [Error];
 }

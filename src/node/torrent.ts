@@ -161,6 +161,15 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
       wanted: storage.wantedPieces,
     });
     this.state = this.picker.isDone() ? 'seeding' : 'downloading';
+    // Peers that connected while metadata was fetched or data checked: count their
+    // pieces now, and tell them ours (they got have-none or a partial bitfield).
+    const g = this.geometry()!;
+    for (const p of this.peers.values()) {
+      p.conn.setGeometry(g);
+      p.conn.sendExtendedHandshake({ metadataSize: meta.infoBytes.length });
+      for (const i of storage.have.indexes()) p.conn.sendHave(i);
+      this.downloader.onBitfield(p);
+    }
     this.emit('ready', { piecesHave: storage.have.cardinality(), pieceCount: meta.pieceCount });
     if (this.state === 'seeding') this.emit('complete');
   }
@@ -171,7 +180,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
     try {
       meta = parseInfoDict(infoBytes, { announce: this.trackerUrls });
     } catch (e) {
-      this.emit('error', e as Error);
+      this.emit('failed', e as Error);
       return;
     }
     this.meta = meta;
@@ -179,14 +188,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
     try {
       await this.openStorage(meta);
     } catch (e) {
-      this.emit('error', e as Error);
-      return;
-    }
-    const g = this.geometry()!;
-    for (const p of this.peers.values()) {
-      p.conn.setGeometry(g);
-      p.conn.sendExtendedHandshake({ metadataSize: meta.infoBytes.length });
-      for (const i of this.storage!.have.indexes()) p.conn.sendHave(i);
+      this.emit('failed', e as Error);
     }
   }
 
