@@ -119,3 +119,38 @@ test('--only fetches just the matching files', async () => {
     }
   });
 });
+
+test('a seeder dials the leechers its tracker hands it (a leecher that never dials, like Transmission on loopback)', async () => {
+  const { startTracker } = await import('../../src/tracker/server/index.js');
+  await withTmp(async (dir) => {
+    const tracker = await startTracker({ host: '127.0.0.1', port: 0, intervalS: 60 });
+    const announce = `http://127.0.0.1:${tracker.port}/announce`;
+    await makeFile(join(dir, 'src', 'd.bin'), 700_000, 'dial');
+    const { meta } = await createTorrent({ path: join(dir, 'src', 'd.bin'), trackers: [announce], pieceLength: 32768, creationDate: null });
+    // This leecher announces but never dials anyone.
+    const leech = await StaNode.start({ port: 0, host: '127.0.0.1', limits: { maxDialsInFlight: 0 } });
+    const seed = await StaNode.start({ port: 0, host: '127.0.0.1' });
+    try {
+      const t = await leech.add({ kind: 'metainfo', meta }, { dir: join(dir, 'dst') });
+      const connected: boolean[] = [];
+      t.on('peer-connected', (p) => connected.push(p.incoming));
+      const hex = meta.infoHashHex;
+      // Wait until the tracker knows the leecher, then start the seeder.
+      for (let i = 0; i < 100; i++) {
+        const res = await fetch(`http://127.0.0.1:${tracker.port}/api/peers?info_hash=${hex}`);
+        const peers = (await res.json()) as unknown[];
+        if (Array.isArray(peers) && peers.length > 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const s = await seed.add({ kind: 'metainfo', meta }, { dir: join(dir, 'src') });
+      assert.equal(s.state, 'seeding');
+      await complete(t);
+      await assertSameTree(join(dir, 'src'), join(dir, 'dst'), { ignore: IGNORE });
+      assert.ok(connected.length > 0 && connected.every((incoming) => incoming), 'the seeder dialled the leecher');
+    } finally {
+      await leech.close();
+      await seed.close();
+      await tracker.close();
+    }
+  });
+});
