@@ -96,7 +96,9 @@ export interface MemoryStoreOptions {
   limits?: Partial<StoreLimits>;
   /** Where the catalogue persists (`<dataDir>/catalogue/`); in memory only when absent. */
   dataDir?: string;
-  /** Drop expired peers on a timer every this many ms (0: never; tests call expire()). */
+  /** Every swarm is checked for expired peers once per this many ms (0: never; tests call
+   *  expire()). The work is spread over ticks of at most 1 s, a slice of swarms each, so a
+   *  big store never stalls the event loop for a whole pass (~40 ms per 1M peers). */
   sweepIntervalMs?: number;
   /** Injectable randomness for tests: returns [0, 1). */
   random?: () => number;
@@ -127,7 +129,8 @@ export class MemoryStore implements PeerStore {
     this.epochMs = Math.floor(now() / 1000) * 1000 - 86_400_000;
     const every = opts.sweepIntervalMs ?? Math.min(60_000, (this.limits.peerTtlS * 1000) / 4);
     if (every > 0) {
-      this.timer = setInterval(() => this.expire(now()), every);
+      const tick = Math.min(1000, every);
+      this.timer = setInterval(() => this.sweepStep(now(), Math.ceil((this.swarms.size * tick) / every)), tick);
       this.timer.unref();
     }
   }
@@ -345,17 +348,39 @@ export class MemoryStore implements PeerStore {
   expire(nowMs: number): number {
     const cutoff = this.seconds(nowMs) - this.limits.peerTtlS;
     let dropped = 0;
-    for (const [key, s] of this.swarms) {
-      // Walk backwards so swap-removal never skips a peer.
-      for (let i = s.all.length - 1; i >= 0; i--) {
-        const p = s.all[i]!;
-        if (p.lastSeenS < cutoff) {
-          this.removePeer(s, p);
-          dropped++;
-        }
+    for (const [key, s] of this.swarms) dropped += this.expireSwarm(key, s, cutoff);
+    return dropped;
+  }
+
+  /** Where the timer's sweep is in the swarm map (deleting entries while iterating a Map is
+   *  well defined: they are skipped). */
+  private sweepIter: Iterator<[string, Swarm]> | undefined;
+
+  /** Checks the next `budget` swarms; wraps to the start after the last. */
+  private sweepStep(nowMs: number, budget: number): void {
+    const cutoff = this.seconds(nowMs) - this.limits.peerTtlS;
+    for (let n = 0; n < budget; n++) {
+      this.sweepIter ??= this.swarms.entries();
+      const r = this.sweepIter.next();
+      if (r.done) {
+        this.sweepIter = undefined;
+        return;
       }
-      if (s.all.length === 0 && s.lastActivityS < cutoff) this.swarms.delete(key);
+      this.expireSwarm(r.value[0], r.value[1], cutoff);
     }
+  }
+
+  private expireSwarm(key: string, s: Swarm, cutoff: number): number {
+    let dropped = 0;
+    // Walk backwards so swap-removal never skips a peer.
+    for (let i = s.all.length - 1; i >= 0; i--) {
+      const p = s.all[i]!;
+      if (p.lastSeenS < cutoff) {
+        this.removePeer(s, p);
+        dropped++;
+      }
+    }
+    if (s.all.length === 0 && s.lastActivityS < cutoff) this.swarms.delete(key);
     return dropped;
   }
 

@@ -45,6 +45,22 @@ test('memory: the sweep timer expires peers on its own', async () => {
   await s.close();
 });
 
+test('memory: the timer sweeps in slices, reaching every swarm within one period', async () => {
+  let now = 1_800_000_000_000;
+  // A 2 s period in 1 s ticks: half of the swarms per tick.
+  const s = await createMemoryStore({ limits: { peerTtlS: 1 }, sweepIntervalMs: 2000, now: () => now });
+  try {
+    for (let i = 0; i < 50; i++) s.announce(input(hash(`slice-${i}`), i, { nowMs: now }));
+    now += 5000;
+    await new Promise((r) => setTimeout(r, 1300));
+    assert.equal(s.stats().torrents, 25, 'one tick: half the swarms checked');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(s.stats(), { torrents: 0, seeders: 0, leechers: 0 });
+  } finally {
+    await s.close();
+  }
+});
+
 test('openStore refuses an unknown store', async () => {
   await assert.rejects(openStore('mongodb://x'), { code: 'BAD_STORE' });
 });
