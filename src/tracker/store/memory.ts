@@ -130,7 +130,7 @@ export class MemoryStore implements PeerStore {
     const every = opts.sweepIntervalMs ?? Math.min(60_000, (this.limits.peerTtlS * 1000) / 4);
     if (every > 0) {
       const tick = Math.min(1000, every);
-      this.timer = setInterval(() => this.sweepStep(now(), Math.ceil((this.swarms.size * tick) / every)), tick);
+      this.timer = setInterval(() => this.sweepStep(now(), tick / every), tick);
       this.timer.unref();
     }
   }
@@ -356,11 +356,18 @@ export class MemoryStore implements PeerStore {
    *  well defined: they are skipped). */
   private sweepIter: Iterator<[string, Swarm]> | undefined;
 
-  /** Checks the next `budget` swarms; wraps to the start after the last. */
-  private sweepStep(nowMs: number, budget: number): void {
+  /** Swarms in the map when the current pass began: each tick checks its share of them. */
+  private sweepPassSize = 0;
+
+  /** Checks the next `fraction` of a pass's swarms; a new pass starts after the last. */
+  private sweepStep(nowMs: number, fraction: number): void {
     const cutoff = this.seconds(nowMs) - this.limits.peerTtlS;
+    if (!this.sweepIter) {
+      this.sweepIter = this.swarms.entries();
+      this.sweepPassSize = this.swarms.size;
+    }
+    const budget = Math.ceil(this.sweepPassSize * fraction);
     for (let n = 0; n < budget; n++) {
-      this.sweepIter ??= this.swarms.entries();
       const r = this.sweepIter.next();
       if (r.done) {
         this.sweepIter = undefined;
