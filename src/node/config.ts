@@ -27,17 +27,14 @@ export const REDIAL_BACKOFF_MS = 15_000;
 /** Housekeeping tick: rates, request timeouts, refills, progress events. */
 export const TICK_MS = 1000;
 
-/** Pieces assembled in memory at once per torrent: each holds up to pieceLength bytes.
- *  Requests past this wait until pieces finish (bounds RSS: 64 x 1 MiB = 64 MiB worst). */
-export const MAX_PIECES_IN_MEMORY = 64;
+/** Bytes of pieces being assembled per torrent (the picker starts no new piece past
+ *  max(4, this / pieceLength) in progress): bounds RSS whatever the number of peers and
+ *  their pipelines, while leaving room for 500-deep pipelines to several fast peers. */
+export const MAX_ASSEMBLY_BYTES = 64 * 1024 * 1024;
 
 /** Blocks read from disk and waiting to be sent, per peer. The socket's own send queue
  *  bounds the rest (see peer/connection). */
 export const MAX_READS_IN_FLIGHT_PER_PEER = 32;
-
-/** Whole pieces kept in the read cache for serving: a leecher asks for every block of a
- *  piece in a row, so one read serves them all. */
-export const READ_CACHE_PIECES = 16;
 
 /** How often resume data is saved while downloading (storage saves on close too). */
 export const RESUME_SAVE_INTERVAL_MS = 5000;

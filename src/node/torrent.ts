@@ -9,7 +9,7 @@ import { RECHOKE_INTERVAL_MS } from '../peer/upload/index.js';
 import { Storage, wantedFilesFromGlobs } from '../storage/index.js';
 import { TrackerClient } from '../tracker/client/index.js';
 import { parseInfoDict, type Metainfo } from '../torrent/index.js';
-import { DEFAULT_LIMITS, NUMWANT, TICK_MS, type NodeLimits } from './config.js';
+import { DEFAULT_LIMITS, MAX_ASSEMBLY_BYTES, NUMWANT, TICK_MS, type NodeLimits } from './config.js';
 import type { TorrentContext } from './context.js';
 import { Downloader } from './downloader.js';
 import type { PeerStatus, ProgressInfo, TorrentEventMap, TorrentState } from './events.js';
@@ -159,6 +159,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
       totalLength: meta.length,
       have: storage.have,
       wanted: storage.wantedPieces,
+      maxPartials: Math.max(4, Math.floor(MAX_ASSEMBLY_BYTES / meta.pieceLength)),
     });
     this.state = this.picker.isDone() ? 'seeding' : 'downloading';
     // Peers that connected while metadata was fetched or data checked: count their

@@ -32,6 +32,9 @@ export interface PickerOptions {
   wanted?: Bitfield;
   /** Random source in [0, 1) for ties; tests pass a seeded one. */
   random?: () => number;
+  /** Pieces in progress at most (each holds a piece buffer while it assembles): bounds
+   *  memory whatever the number of peers and their pipelines. Default: no bound. */
+  maxPartials?: number;
 }
 
 const FREE = 0;
@@ -80,6 +83,7 @@ export class PiecePicker {
   private readonly availability: Uint32Array;
   private readonly partials = new Map<number, PartialPiece>();
   private readonly random: () => number;
+  private readonly maxPartials: number;
   /** Wanted, missing pieces not yet started: when 0 and no partial has a free block, endgame. */
   private untouched = 0;
   /** Wanted pieces not verified. */
@@ -101,6 +105,7 @@ export class PiecePicker {
     this.wanted = opts.wanted ? opts.wanted.clone() : null;
     this.availability = new Uint32Array(opts.pieceCount);
     this.random = opts.random ?? Math.random;
+    this.maxPartials = opts.maxPartials ?? Infinity;
     this.candKey = new Float64Array(opts.pieceCount);
     this.order = new Uint32Array(opts.pieceCount);
     this.recountUntouched();
@@ -194,7 +199,7 @@ export class PiecePicker {
     if (this.untouched > 0) {
       if (this.orderDirty || this.staleHaves > (this.orderLen >> 4) + 8) this.rebuildOrder();
       while (this.cursor < this.orderLen && !this.isUntouched(this.order[this.cursor]!)) this.cursor++;
-      for (let j = this.cursor; j < this.orderLen && out.length < max; j++) {
+      for (let j = this.cursor; j < this.orderLen && out.length < max && this.partials.size < this.maxPartials; j++) {
         const piece = this.order[j]!;
         if (!this.isUntouched(piece) || !usable(piece)) continue;
         const p = new PartialPiece(piece, this.blockCount(piece));

@@ -233,3 +233,14 @@ test('many small pieces: picking stays cheap (cached rarest-first order)', () =>
   assert.equal(pk.isDone(), true);
   assert.ok(performance.now() - t0 < 3000, `took ${Math.round(performance.now() - t0)} ms`);
 });
+
+test('never more pieces in progress than maxPartials', () => {
+  const pk = new PiecePicker({ pieceCount: 20, pieceLength: 2 * BLOCK_SIZE, totalLength: 40 * BLOCK_SIZE, have: new Bitfield(20), random: seeded(2), maxPartials: 3 });
+  const a = peer(1, 20, 'all');
+  pk.peerHasAll(a.has);
+  const reqs = pk.pickBlocks(a, 100);
+  assert.equal(new Set(reqs.map((r) => r.piece)).size, 3);
+  for (const r of reqs.filter((x) => x.piece === reqs[0]!.piece)) pk.blockReceived(1, r.piece, r.begin);
+  pk.pieceVerified(reqs[0]!.piece);
+  assert.equal(new Set(pk.pickBlocks(a, 100).map((r) => r.piece)).size, 1, 'one slot freed, one new piece');
+});
