@@ -142,3 +142,19 @@ test('download --seed keeps seeding after completion; a magnet via --peer fetche
     assert.equal(relay.proc.running, true, 'the --seed download is still running');
   });
 });
+
+test('SIGTERM ends seed (exit 0) and download (exit 1 while incomplete) cleanly, resume data saved', async () => {
+  await withWorkspace('sta-cli-', async (ws) => {
+    const src = await ws.mkdir('src');
+    await makeFile(join(src, 'y.bin'), 100_000, 'y');
+    const { torrent, meta } = await createTorrent({ path: join(src, 'y.bin'), pieceLength: 16384, creationDate: null });
+    await writeFile(ws.path('y.torrent'), torrent);
+    const seed = await staSeed(ws, { torrent: ws.path('y.torrent'), dir: src, noTracker: true });
+    const dl = await staDownload(ws, { torrent: ws.path('y.torrent'), dir: ws.path('d'), noTracker: true, peers: ['127.0.0.1:1'] });
+    await dl.proc.waitForOutput(/"event":"ready"/, 30_000);
+    const [seedExit, dlExit] = await Promise.all([seed.kill(), dl.kill()]);
+    assert.equal(seedExit.code, 0, seed.proc.tail());
+    assert.equal(dlExit.code, 1, dl.proc.tail());
+    await readFile(ws.path('d', '.sta', `${meta.infoHashHex}.resume`));
+  });
+});
