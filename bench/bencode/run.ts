@@ -5,12 +5,12 @@
 //
 //   node --import tsx bench/bencode/run.ts [--files N] [--rounds N]
 import { createHash } from 'node:crypto';
-// @ts-expect-error -- the npm package ships no types; only decode/encode are used.
-import bencodeNpmUntyped from 'bencode';
+import { importBenchPackage } from '../lib/deps.js';
 import { decode, decodeWithSpans, encode, type Encodable } from '../../src/bencode/index.js';
 import { parseTorrent } from '../../src/torrent/index.js';
 
-const bencodeNpm = bencodeNpmUntyped as { decode(b: Uint8Array): unknown; encode(v: unknown): Uint8Array };
+// The npm package, installed on demand into bench/.deps (not a project dependency).
+const { default: bencodeNpm } = await importBenchPackage<{ default: { decode(b: Uint8Array): unknown; encode(v: unknown): Uint8Array } }>('bencode', '4');
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {

@@ -7,6 +7,7 @@
 //
 //   node --import tsx bench/create/run.ts [--size BYTES] [--rounds N] [--no-build]
 import { spawnSync } from 'node:child_process';
+import { ensureBenchPackage } from '../lib/deps.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,7 @@ const specs: ToolSpec[] = [
   {
     name: 'create-torrent (npm)',
     program: process.execPath,
-    args: (o, i) => [join(ROOT, 'node_modules', 'create-torrent', 'bin', 'cmd.js'), '--pieceLength', String(PIECE), '--announce', 'http://127.0.0.1:1/announce', '-o', o, i],
+    args: (o, i) => [join(ensureBenchPackage('create-torrent'), 'bin', 'cmd.js'), '--pieceLength', String(PIECE), '--announce', 'http://127.0.0.1:1/announce', '-o', o, i],
     everyRound: false,
   },
   { name: 'sta create', program: process.execPath, args: (o, i) => [join(ROOT, 'bin', 'sta'), 'create', i, '--piece-length', String(PIECE), '-o', o] },

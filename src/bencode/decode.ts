@@ -9,6 +9,9 @@ import type { BDict, BList, BValue } from './types.js';
 export const DEFAULT_MAX_DEPTH = 100;
 /** libtorrent's token limit: a 100k-file torrent has ~600k items. */
 export const DEFAULT_MAX_ITEMS = 2_000_000;
+/** Digits of an integer: 2^64 has 20; 64 leaves room for any real use while keeping the
+ *  exact (BigInt) path linear: a million-digit integer would take seconds to convert. */
+export const MAX_INTEGER_DIGITS = 64;
 
 export interface DecodeOptions {
   /** Refuse dictionaries whose keys are not sorted by raw bytes (BEP 3 canonical form).
@@ -37,7 +40,7 @@ const NINE = 0x39;
 class Decoder {
   pos = 0;
   items = 0;
-  readonly spans: WeakMap<object, Span> | undefined;
+  readonly spans: Map<object, Span> | undefined;
 
   constructor(
     readonly buf: Uint8Array,
@@ -46,7 +49,8 @@ class Decoder {
     readonly maxItems: number,
     withSpans: boolean,
   ) {
-    this.spans = withSpans ? new WeakMap() : undefined;
+    // A Map: several times cheaper than a WeakMap for hundreds of thousands of keys.
+    this.spans = withSpans ? new Map() : undefined;
   }
 
   fail(code: string, message: string, offset = this.pos): never {
@@ -90,6 +94,7 @@ class Decoder {
       if (c < ZERO || c > NINE) break;
       n = n * 10 + (c - ZERO);
       this.pos++;
+      if (this.pos - digitsStart > MAX_INTEGER_DIGITS) this.fail('BENCODE_INT_TOO_LONG', `integer longer than ${MAX_INTEGER_DIGITS} digits`, start);
     }
     const digits = this.pos - digitsStart;
     if (this.pos >= buf.length) this.fail('BENCODE_TRUNCATED', 'unterminated integer', start);
@@ -193,7 +198,7 @@ class Decoder {
   }
 }
 
-function run(buf: Uint8Array, opts: DecodeOptions, withSpans: boolean): { value: BValue; spans: WeakMap<object, Span> | undefined } {
+function run(buf: Uint8Array, opts: DecodeOptions, withSpans: boolean): { value: BValue; spans: Map<object, Span> | undefined } {
   const d = new Decoder(buf, opts.strict ?? false, opts.maxDepth ?? DEFAULT_MAX_DEPTH, opts.maxItems ?? DEFAULT_MAX_ITEMS, withSpans);
   const value = d.value(0);
   if (d.pos !== buf.length) d.fail('BENCODE_TRAILING_BYTES', `${buf.length - d.pos} trailing bytes after the value`);
@@ -210,7 +215,7 @@ export function decode(buf: Uint8Array, opts: DecodeOptions = {}): BValue {
 }
 
 /** Like decode, and also the byte span of every list, dictionary and byte string. */
-export function decodeWithSpans(buf: Uint8Array, opts: DecodeOptions = {}): { value: BValue; spans: WeakMap<object, Span> } {
+export function decodeWithSpans(buf: Uint8Array, opts: DecodeOptions = {}): { value: BValue; spans: ReadonlyMap<object, Span> } {
   const r = run(buf, opts, true);
   return { value: r.value, spans: r.spans! };
 }

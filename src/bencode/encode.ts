@@ -10,9 +10,14 @@ const D = 0x64;
 const E = 0x65;
 const COLON = 0x3a;
 
+/** Deeper than any decodable value (decode allows 100); stops a value that contains itself
+ *  with a typed error instead of a stack overflow. */
+export const MAX_ENCODE_DEPTH = 1000;
+
 class Encoder {
   buf: Buffer;
   pos = 0;
+  depth = 0;
 
   constructor(sizeHint: number) {
     this.buf = Buffer.allocUnsafe(sizeHint);
@@ -54,6 +59,12 @@ class Encoder {
   }
 
   value(v: Encodable | undefined | null): void {
+    if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array)) {
+      if (++this.depth > MAX_ENCODE_DEPTH) throw new StaError('BENCODE_TOO_DEEP', `cannot bencode a value nested deeper than ${MAX_ENCODE_DEPTH} (a cycle?)`);
+      this.container(v);
+      this.depth--;
+      return;
+    }
     if (typeof v === 'number') {
       if (!Number.isSafeInteger(v)) throw new StaError('BENCODE_NOT_INTEGER', `cannot bencode ${v}: only safe integers`);
       this.byte(I);
@@ -67,16 +78,20 @@ class Encoder {
       this.string(v);
     } else if (v instanceof Uint8Array) {
       this.bytes(v);
-    } else if (Array.isArray(v)) {
+    } else {
+      throw new StaError('BENCODE_UNSUPPORTED', `cannot bencode a value of type ${v === null ? 'null' : typeof v}`);
+    }
+  }
+
+  container(v: object): void {
+    if (Array.isArray(v)) {
       this.byte(L);
       for (const x of v as readonly Encodable[]) this.value(x);
       this.byte(E);
     } else if (v instanceof Map) {
       this.dict([...(v as ReadonlyMap<string | Uint8Array, Encodable>).entries()]);
-    } else if (typeof v === 'object' && v !== null) {
-      this.dict(Object.entries(v));
     } else {
-      throw new StaError('BENCODE_UNSUPPORTED', `cannot bencode a value of type ${v === null ? 'null' : typeof v}`);
+      this.dict(Object.entries(v));
     }
   }
 

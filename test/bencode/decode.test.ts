@@ -106,3 +106,11 @@ test('decodePrefix stops after the first value', () => {
   assert.equal((value as BDict)['msg_type'], 1);
   assert.equal(end, 25);
 });
+
+test('refuses an integer with more digits than any real use, quickly', () => {
+  refuses('i' + '9'.repeat(65) + 'e', 'BENCODE_INT_TOO_LONG', 0);
+  const t = performance.now();
+  refuses('i' + '9'.repeat(10_000_000) + 'e', 'BENCODE_INT_TOO_LONG', 0);
+  assert.ok(performance.now() - t < 1000);
+  assert.equal(decode(b('i' + '1'.repeat(64) + 'e')), BigInt('1'.repeat(64)));
+});

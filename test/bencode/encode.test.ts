@@ -35,3 +35,12 @@ test('grows its buffer past the size hint', () => {
   const out = encode([big, big], 16);
   assert.equal(out.length, 2 * (6 + 1 + 100_000) + 2);
 });
+
+test('refuses a value that contains itself with a typed error', () => {
+  const a: unknown[] = [];
+  a.push(a);
+  assert.throws(() => encode(a as never), StaErrorLike('BENCODE_TOO_DEEP'));
+  const d: Record<string, unknown> = {};
+  d['self'] = d;
+  assert.throws(() => encode(d as never), StaErrorLike('BENCODE_TOO_DEEP'));
+});
