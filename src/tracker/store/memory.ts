@@ -83,10 +83,53 @@ function compactOf(p: Peer): Buffer {
   return b;
 }
 
+/** A peer's IPv4 address and port as one number (48 bits, exact in a double); -1 for an
+ *  IPv6 peer (whose address is read from the object, rarely). */
+function addrKey(p: Peer): number {
+  return p.addr6 === undefined ? (p.ip4 >>> 0) * 65536 + p.port : -1;
+}
+
+/** The peers of a swarm (or its leechers) in an array, with their addresses in a parallel
+ *  Float64Array: sampling and writing a reply read only that contiguous memory, not the
+ *  peer objects scattered over the heap (cache misses were most of an announce's cost). */
+class PeerList {
+  readonly peers: Peer[] = [];
+  addr = new Float64Array(4);
+
+  get length(): number {
+    return this.peers.length;
+  }
+
+  /** Appends; returns the position. */
+  push(p: Peer): number {
+    const i = this.peers.length;
+    this.peers.push(p);
+    if (i >= this.addr.length) {
+      const next = new Float64Array(this.addr.length * 2);
+      next.set(this.addr);
+      this.addr = next;
+    }
+    this.addr[i] = addrKey(p);
+    return i;
+  }
+
+  /** Swap-removes position i, fixing the moved peer's position. */
+  removeAt(i: number, isAll: boolean): void {
+    const last = this.peers.pop()!;
+    const n = this.peers.length;
+    if (i < n) {
+      this.peers[i] = last;
+      this.addr[i] = this.addr[n]!;
+      if (isAll) last.allIdx = i;
+      else last.leechIdx = i;
+    }
+  }
+}
+
 class Swarm {
   readonly peers = new Map<string, Peer>();
-  readonly all: Peer[] = [];
-  readonly leechers: Peer[] = [];
+  readonly all = new PeerList();
+  readonly leechers = new PeerList();
   seeders = 0;
   downloaded = 0;
   lastActivityS = 0;
@@ -106,8 +149,9 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/** Reused between announces: the sample's peers (the call is synchronous, so one is enough). */
-const picked: Peer[] = [];
+/** Reused between announces: the sample's positions (the call is synchronous, so one is
+ *  enough); grown to the largest numwant seen. */
+let picked = new Int32Array(256);
 
 export class MemoryStore implements PeerStore {
   readonly kind = 'memory' as const;
@@ -167,7 +211,11 @@ export class MemoryStore implements PeerStore {
     let self = swarm.peers.get(id);
     if (self) {
       self.lastSeenS = nowS;
-      if (!sameAddr(self, a.addr)) setAddr(self, a.addr);
+      if (!sameAddr(self, a.addr)) {
+        setAddr(self, a.addr);
+        swarm.all.addr[self.allIdx] = addrKey(self);
+        if (self.leechIdx >= 0) swarm.leechers.addr[self.leechIdx] = addrKey(self);
+      }
       if (a.seeder !== self.seeder) {
         // A known leecher now reporting left=0 completed a download, `completed` event or not
         // (UDP loses packets; some clients fold it into their next announce).
@@ -179,12 +227,12 @@ export class MemoryStore implements PeerStore {
       if (swarm.all.length < this.limits.maxPeersPerSwarm && this.totalPeers < this.limits.maxPeers) {
         self = new Peer(id, a.addr, nowS, a.seeder);
         swarm.peers.set(id, self);
-        self.allIdx = swarm.all.push(self) - 1;
+        self.allIdx = swarm.all.push(self);
         if (a.seeder) {
           swarm.seeders++;
           this.totalSeeders++;
         } else {
-          self.leechIdx = swarm.leechers.push(self) - 1;
+          self.leechIdx = swarm.leechers.push(self);
         }
         this.totalPeers++;
       }
@@ -192,46 +240,50 @@ export class MemoryStore implements PeerStore {
     const complete = swarm.seeders;
     const incomplete = swarm.all.length - swarm.seeders;
     if (a.numwant <= 0) return { complete, incomplete, peers4: EMPTY, peers6: EMPTY };
-    const n = a.seeder ? this.sample(swarm.leechers, self, a.numwant, a.families) : this.sample(swarm.all, self, a.numwant, a.families);
-    return this.output(complete, incomplete, n, a.withPeerIds);
+    const list = a.seeder ? swarm.leechers : swarm.all;
+    const selfIdx = self === undefined ? -1 : a.seeder ? -1 : self.allIdx;
+    const n = this.sample(list, selfIdx, a.numwant, a.families);
+    return this.output(list, complete, incomplete, n, a.withPeerIds);
   }
 
-  /** Picks up to `want` peers of `arr` (not `self`, of the wanted families) into `picked`. */
-  private sample(arr: Peer[], self: Peer | undefined, want: number, families: number): number {
-    const len = arr.length;
+  /** Picks the positions of up to `want` peers of `list` (not `selfIdx`, of the wanted
+   *  families) into `picked`. */
+  private sample(list: PeerList, selfIdx: number, want: number, families: number): number {
+    const len = list.length;
+    const addr = list.addr;
     const both = families === (FAMILY_V4 | FAMILY_V6);
+    const v4 = (families & FAMILY_V4) !== 0;
+    if (picked.length < want) picked = new Int32Array(want);
     let taken = 0;
     if (len <= want + 1) {
-      for (let i = 0; i < len; i++) {
-        const p = arr[i]!;
-        if (p === self || (!both && !familyOk(p, families))) continue;
-        picked[taken++] = p;
-        if (taken === want) break;
+      for (let i = 0; i < len && taken < want; i++) {
+        if (i === selfIdx || (!both && addr[i]! >= 0 !== v4)) continue;
+        picked[taken++] = i;
       }
       return taken;
     }
     // A random arithmetic progression: a random start and a random stride coprime with the
     // length visit distinct positions, each peer equally likely to be picked. Only the
-    // array of pointers is read: the peers themselves are not written (a Fisher-Yates
-    // shuffle that keeps each peer's position up to date touched two random objects per
-    // pick, and those cache misses were half of an announce's cost in a big store).
+    // address array is read (a Fisher-Yates shuffle that kept each peer's position up to
+    // date wrote two random peer objects per pick: cache misses, half of an announce).
     const rnd = this.random;
     let stride = 1 + Math.floor(rnd() * (len - 1));
     while (gcd(stride, len) !== 1) stride = stride === len - 1 ? 1 : stride + 1;
     let j = Math.floor(rnd() * len);
     for (let k = 0; k < len && taken < want; k++) {
-      const p = arr[j]!;
+      const i = j;
       j += stride;
       if (j >= len) j -= len;
-      if (p === self || (!both && !familyOk(p, families))) continue;
-      picked[taken++] = p;
+      if (i === selfIdx || (!both && addr[i]! >= 0 !== v4)) continue;
+      picked[taken++] = i;
     }
     return taken;
   }
 
-  private output(complete: number, incomplete: number, n: number, withIds: boolean): AnnounceOutput {
+  private output(list: PeerList, complete: number, incomplete: number, n: number, withIds: boolean): AnnounceOutput {
+    const addr = list.addr;
     let n4 = 0;
-    for (let i = 0; i < n; i++) if (picked[i]!.addr6 === undefined) n4++;
+    for (let i = 0; i < n; i++) if (addr[picked[i]!]! >= 0) n4++;
     const n6 = n - n4;
     const peers4 = n4 ? Buffer.allocUnsafe(6 * n4) : EMPTY;
     const peers6 = n6 ? Buffer.allocUnsafe(18 * n6) : EMPTY;
@@ -240,15 +292,17 @@ export class MemoryStore implements PeerStore {
     let o4 = 0;
     let o6 = 0;
     for (let i = 0; i < n; i++) {
-      const p = picked[i]!;
-      picked[i] = undefined as unknown as Peer; // let the sample go
-      if (p.addr6 === undefined) {
-        (peers4 as Buffer).writeInt32BE(p.ip4, 6 * o4);
-        (peers4 as Buffer).writeUInt16BE(p.port, 6 * o4 + 4);
-        if (ids4) ids4.write(p.id, 20 * o4, 20, 'latin1');
+      const pos = picked[i]!;
+      const key = addr[pos]!;
+      if (key >= 0) {
+        const ip = Math.floor(key / 65536);
+        (peers4 as Buffer).writeUInt32BE(ip, 6 * o4);
+        (peers4 as Buffer).writeUInt16BE(key - ip * 65536, 6 * o4 + 4);
+        if (ids4) ids4.write(list.peers[pos]!.id, 20 * o4, 20, 'latin1');
         o4++;
       } else {
-        (peers6 as Buffer).write(p.addr6, 18 * o6, 16, 'latin1');
+        const p = list.peers[pos]!;
+        (peers6 as Buffer).write(p.addr6!, 18 * o6, 16, 'latin1');
         (peers6 as Buffer).writeUInt16BE(p.port, 18 * o6 + 16);
         if (ids6) ids6.write(p.id, 20 * o6, 20, 'latin1');
         o6++;
@@ -264,12 +318,12 @@ export class MemoryStore implements PeerStore {
 
   private setSeeder(swarm: Swarm, p: Peer, seeder: boolean): void {
     if (seeder) {
-      removeAt(swarm.leechers, p.leechIdx, false);
+      swarm.leechers.removeAt(p.leechIdx, false);
       p.leechIdx = -1;
       swarm.seeders++;
       this.totalSeeders++;
     } else {
-      p.leechIdx = swarm.leechers.push(p) - 1;
+      p.leechIdx = swarm.leechers.push(p);
       swarm.seeders--;
       this.totalSeeders--;
     }
@@ -278,12 +332,12 @@ export class MemoryStore implements PeerStore {
 
   private removePeer(swarm: Swarm, p: Peer): void {
     swarm.peers.delete(p.id);
-    removeAt(swarm.all, p.allIdx, true);
+    swarm.all.removeAt(p.allIdx, true);
     if (p.seeder) {
       swarm.seeders--;
       this.totalSeeders--;
     } else {
-      removeAt(swarm.leechers, p.leechIdx, false);
+      swarm.leechers.removeAt(p.leechIdx, false);
     }
     this.totalPeers--;
   }
@@ -301,7 +355,7 @@ export class MemoryStore implements PeerStore {
     const s = this.swarms.get(infoHash.toString('latin1', 0, 20));
     if (!s) return [];
     const out: SwarmPeer[] = [];
-    for (const p of s.all) {
+    for (const p of s.all.peers) {
       if (out.length >= limit) break;
       const b = compactOf(p);
       const len = b.length === 6 ? 6 : 18;
@@ -376,7 +430,7 @@ export class MemoryStore implements PeerStore {
     let dropped = 0;
     // Walk backwards so swap-removal never skips a peer.
     for (let i = s.all.length - 1; i >= 0; i--) {
-      const p = s.all[i]!;
+      const p = s.all.peers[i]!;
       if (p.lastSeenS < cutoff) {
         this.removePeer(s, p);
         dropped++;
@@ -404,19 +458,7 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-function familyOk(p: Peer, families: number): boolean {
-  return p.addr6 === undefined ? (families & FAMILY_V4) !== 0 : (families & FAMILY_V6) !== 0;
-}
 
-/** Swap-removes arr[i], fixing the moved peer's index. */
-function removeAt(arr: Peer[], i: number, isAll: boolean): void {
-  const last = arr.pop()!;
-  if (i < arr.length) {
-    arr[i] = last;
-    if (isAll) last.allIdx = i;
-    else last.leechIdx = i;
-  }
-}
 
 /** A memory store; its catalogue persists under `opts.dataDir` when given. */
 export async function createMemoryStore(opts: MemoryStoreOptions = {}): Promise<MemoryStore> {
