@@ -90,11 +90,13 @@ function addrKey(p: Peer): number {
 }
 
 /** The peers of a swarm (or its leechers) in an array, with their addresses in a parallel
- *  Float64Array: sampling and writing a reply read only that contiguous memory, not the
- *  peer objects scattered over the heap (cache misses were most of an announce's cost). */
+ *  array of numbers (V8 stores it as unboxed doubles, contiguous): sampling and writing a
+ *  reply read only that memory, not the peer objects scattered over the heap (cache misses
+ *  were most of an announce's cost). A plain array, not a Float64Array: a typed array
+ *  costs ~250 bytes of headers, too much for the many small swarms. */
 class PeerList {
   readonly peers: Peer[] = [];
-  addr = new Float64Array(4);
+  readonly addr: number[] = [];
 
   get length(): number {
     return this.peers.length;
@@ -102,24 +104,17 @@ class PeerList {
 
   /** Appends; returns the position. */
   push(p: Peer): number {
-    const i = this.peers.length;
-    this.peers.push(p);
-    if (i >= this.addr.length) {
-      const next = new Float64Array(this.addr.length * 2);
-      next.set(this.addr);
-      this.addr = next;
-    }
-    this.addr[i] = addrKey(p);
-    return i;
+    this.addr.push(addrKey(p));
+    return this.peers.push(p) - 1;
   }
 
   /** Swap-removes position i, fixing the moved peer's position. */
   removeAt(i: number, isAll: boolean): void {
     const last = this.peers.pop()!;
-    const n = this.peers.length;
-    if (i < n) {
+    const lastAddr = this.addr.pop()!;
+    if (i < this.peers.length) {
       this.peers[i] = last;
-      this.addr[i] = this.addr[n]!;
+      this.addr[i] = lastAddr;
       if (isAll) last.allIdx = i;
       else last.leechIdx = i;
     }
