@@ -155,7 +155,12 @@ export class Downloader {
   onBlock(peer: Peer, index: number, begin: number, block: Buffer): void {
     const pk = this.t.picker;
     if (!pk) return;
-    peer.outstanding.take(index, begin, block.length, this.t.now());
+    // Only a block we asked this peer for may enter a piece: data pushed unasked (or after a
+    // cancel) is dropped, so a peer cannot mix its bytes into pieces others are sending.
+    if (!peer.outstanding.take(index, begin, block.length, this.t.now())) {
+      this.fill(peer);
+      return;
+    }
     const size = pk.pieceSize(index);
     if (index >= pk.pieceCount || begin % BLOCK_SIZE !== 0 || block.length !== Math.min(BLOCK_SIZE, size - begin)) {
       return; // not a block we could have asked for; the connection already counted it
@@ -219,7 +224,9 @@ export class Downloader {
         for (const b of this.t.smartBan.piecePassed(index, blockDigests(piece))) this.t.ban(b.address, b.reason);
       }
       pk.pieceVerified(index);
-      this.t.pieceDone(index, this.addressesOf(senders));
+      const from = this.addressesOf(senders);
+      this.t.smartBan.contributed(from);
+      this.t.pieceDone(index, from);
     } catch (e) {
       if (this.stopped) return;
       // A disk error: the piece goes back to the pool; the torrent reports the error.

@@ -126,14 +126,11 @@ test('a peer pushing data nobody asked for is cut off', async () => {
 test('the engine completes byte-exact from an honest seeder while protocol-breaking peers attack, and bans them', () =>
   engineScenario(['oversized', 'bad-request', 'have-flood', 'push']));
 
-// TODO(peer/download smart ban): in ~2 runs of 3 the honest seeder is banned for having
-// "contributed to 3 pieces that failed their hash check" (pieces it shared with the corrupt
-// peer), and with no peer left the download stalls. Counting mere contributions convicts
-// the innocent; libtorrent bans only on proof (block digests differ from the piece once it
-// passes) or when a peer sent a whole failed piece. Remove `todo` once that is fixed.
+// The corrupt peer shares failed pieces with the honest seeder. Smart ban must convict
+// only the liar: by block comparison once a failed piece passes, or by trust points
+// (the honest seeder's passed pieces keep its trust up; a plain failure count banned it).
 test(
   'the engine completes byte-exact with a peer sending corrupt blocks among the attackers, and bans only the attackers',
-  { todo: 'smart ban convicts the honest seeder it shares failed pieces with (see comment)' },
   () => engineScenario(['corrupt', 'oversized', 'bad-request', 'have-flood', 'push']),
 );
 
@@ -196,6 +193,5 @@ test('sta download (CLI) with an honest sta seed and protocol-breaking peers: co
 
 test(
   'sta download (CLI) with a corrupt-block peer among the attackers: completes byte-exact, bans only the attackers',
-  { todo: 'smart ban convicts the honest seeder it shares failed pieces with (see the engine test above)' },
   () => cliScenario(['corrupt', 'oversized', 'bad-request', 'have-flood', 'push']),
 );

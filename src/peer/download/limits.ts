@@ -36,7 +36,13 @@ export const SNUB_AFTER_MS = 60_000;
  *  wastes upload of others without getting the last piece faster. */
 export const ENDGAME_MAX_REQUESTERS = 3;
 
-/** Hash failures an address may contribute to before it is banned. A peer that is the
- *  sole source of a failed piece, or is proven by block comparison to have sent bad
- *  data (smart ban), is banned at once. */
-export const BAN_AFTER_FAILURES = 3;
+/** Smart-ban trust points (libtorrent's values): +1 per passed piece an address sent
+ *  part of, capped so a long-honest peer that turns bad is still caught within a few
+ *  failures; -2 per failed one; banned at -7 or below. A liar that only ever sends bad
+ *  blocks is banned after its 4th shared failure; an honest peer needs more failed than
+ *  passed pieces to get there. A peer that is the sole source of a failed piece, or is
+ *  proven by block comparison to have sent bad data, is banned at once. */
+export const TRUST_ON_PASS = 1;
+export const TRUST_ON_FAIL = 2;
+export const TRUST_MAX = 8;
+export const TRUST_BAN_AT = -7;

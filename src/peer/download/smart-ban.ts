@@ -1,10 +1,13 @@
 // Smart ban: who sent the data of a piece that failed its hash. Each block of a failed
 // piece is attributed to the peer address that sent it, with a digest of what it sent.
 // When the piece later passes, blocks whose digest differs from the good data prove
-// their sender lied: banned at once (libtorrent's smart_ban). Without proof, an address
-// that contributed to BAN_AFTER_FAILURES failed pieces, or was the only source of one,
-// is banned too. The caller computes digests (any stable hash of the block bytes).
-import { BAN_AFTER_FAILURES } from './limits.js';
+// their sender lied: banned at once (libtorrent's smart_ban). Without proof, trust
+// points decide (libtorrent's numbers): every passed piece an address contributed to is
+// +1 (up to a cap), every failed one -2, and at or below the ban level it is banned. An
+// honest peer that shares failed pieces with a liar also sends pieces that pass, so its
+// trust stays up while the liar's only falls; a plain failure count banned both.
+// The only source of a failed piece is banned at once. The caller computes digests.
+import { TRUST_BAN_AT, TRUST_MAX, TRUST_ON_FAIL, TRUST_ON_PASS } from './limits.js';
 
 export interface BlockAttribution {
   /** Peer address ("ip:port" or just ip) that sent the block; undefined if unknown. */
@@ -23,12 +26,13 @@ const MAX_REMEMBERED_PIECES = 256;
 const MAX_TRACKED_ADDRESSES = 4096;
 
 export class SmartBan {
+  private readonly trust = new Map<string, number>();
   private readonly failures = new Map<string, number>();
   private readonly banned = new Map<string, string>();
   /** Failed piece -> what each block looked like and who sent it. */
   private readonly failedBlocks = new Map<number, BlockAttribution[]>();
 
-  constructor(private readonly threshold = BAN_AFTER_FAILURES) {}
+  constructor(private readonly banAt = TRUST_BAN_AT) {}
 
   isBanned(address: string): boolean {
     return this.banned.has(address);
@@ -44,6 +48,18 @@ export class SmartBan {
 
   failureCount(address: string): number {
     return this.failures.get(address) ?? 0;
+  }
+
+  trustOf(address: string): number {
+    return this.trust.get(address) ?? 0;
+  }
+
+  /** A piece passed: each address that sent part of it earns trust. */
+  contributed(addresses: Iterable<string>): void {
+    for (const a of addresses) {
+      if (!this.trust.has(a) && this.trust.size >= MAX_TRACKED_ADDRESSES) continue;
+      this.trust.set(a, Math.min(TRUST_MAX, (this.trust.get(a) ?? 0) + TRUST_ON_PASS));
+    }
   }
 
   /** A piece failed its hash; returns the addresses banned because of it. */
@@ -64,10 +80,12 @@ export class SmartBan {
       if (!this.failures.has(addr) && this.failures.size >= MAX_TRACKED_ADDRESSES) continue;
       const n = (this.failures.get(addr) ?? 0) + 1;
       this.failures.set(addr, n);
+      const trust = (this.trust.get(addr) ?? 0) - TRUST_ON_FAIL;
+      this.trust.set(addr, trust);
       if (senders.size === 1) {
         out.push(this.ban(addr, `sent every block of piece ${piece}, which failed its hash check`));
-      } else if (n >= this.threshold) {
-        out.push(this.ban(addr, `contributed to ${n} pieces that failed their hash check`));
+      } else if (trust <= this.banAt) {
+        out.push(this.ban(addr, `contributed to ${n} pieces that failed their hash check, too few that passed`));
       }
     }
     return out;

@@ -27,11 +27,36 @@ test('block comparison convicts only the liar when the piece later passes', () =
   assert.equal(sb.isBanned('honest'), false);
 });
 
-test('repeated shared failures ban after the threshold', () => {
-  const sb = new SmartBan(3);
-  for (let i = 0; i < 2; i++) sb.pieceFailed(i, [{ address: 'a', begin: 0, digest: '1' }, { address: 'b', begin: 1, digest: '2' }]);
-  assert.equal(sb.isBanned('a'), false);
-  const bans = sb.pieceFailed(9, [{ address: 'a', begin: 0, digest: '1' }, { address: 'b', begin: 1, digest: '2' }]);
+test('shared failures ban an address whose trust falls to the ban level', () => {
+  const sb = new SmartBan();
+  const both = [{ address: 'a', begin: 0, digest: '1' }, { address: 'b', begin: 1, digest: '2' }];
+  for (let i = 0; i < 3; i++) assert.deepEqual(sb.pieceFailed(i, both), []);
+  assert.equal(sb.trustOf('a'), -6);
+  const bans = sb.pieceFailed(9, both);
   assert.deepEqual(bans.map((b) => b.address).sort(), ['a', 'b']);
-  assert.equal(sb.failureCount('a'), 3);
+  assert.equal(sb.failureCount('a'), 4);
+});
+
+test('an honest peer that also sends passing pieces survives failures shared with a liar', () => {
+  const sb = new SmartBan();
+  const shared = (p: number) => [{ address: 'honest', begin: 0, digest: 'g' }, { address: 'liar', begin: 16384, digest: 'x' }];
+  sb.contributed(['honest', 'honest']);
+  for (let p = 0; p < 4; p++) {
+    sb.pieceFailed(p, shared(p));
+    sb.contributed(['honest']);
+  }
+  assert.ok(sb.isBanned('liar'));
+  assert.equal(sb.isBanned('honest'), false);
+  assert.ok(sb.trustOf('honest') > -7);
+});
+
+test('trust earned is capped, so a long-honest peer that turns bad is still banned', () => {
+  const sb = new SmartBan();
+  for (let i = 0; i < 1000; i++) sb.contributed(['p']);
+  assert.equal(sb.trustOf('p'), 8);
+  const shared = [{ address: 'p', begin: 0, digest: '1' }, { address: 'q', begin: 1, digest: '2' }];
+  for (let i = 0; i < 7; i++) sb.pieceFailed(i, shared);
+  assert.equal(sb.isBanned('p'), false);
+  sb.pieceFailed(8, shared);
+  assert.ok(sb.isBanned('p'));
 });
