@@ -39,10 +39,10 @@ test('shared failures ban an address whose trust falls to the ban level', () => 
 
 test('an honest peer that also sends passing pieces survives failures shared with a liar', () => {
   const sb = new SmartBan();
-  const shared = (p: number) => [{ address: 'honest', begin: 0, digest: 'g' }, { address: 'liar', begin: 16384, digest: 'x' }];
+  const shared = () => [{ address: 'honest', begin: 0, digest: 'g' }, { address: 'liar', begin: 16384, digest: 'x' }];
   sb.contributed(['honest', 'honest']);
   for (let p = 0; p < 4; p++) {
-    sb.pieceFailed(p, shared(p));
+    sb.pieceFailed(p, shared());
     sb.contributed(['honest']);
   }
   assert.ok(sb.isBanned('liar'));
