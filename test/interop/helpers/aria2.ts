@@ -1,7 +1,7 @@
 // aria2c (1.36) as a seeder or a leecher on loopback, with the flags that keep it there
 // (see ../shared/INTEROP.md and test/interop/README.md).
 import { freePort } from './proc.js';
-import type { Proc } from './proc.js';
+import type { ExitInfo, Proc } from './proc.js';
 import type { Workspace } from './workspace.js';
 
 /** No DHT, LPD or PEX (peers only from the tracker), IPv4 only, no preallocation, quiet. */
@@ -41,7 +41,7 @@ export interface Aria2Handle {
   port: number;
   /** Resolves when aria2c exits 0 within `timeoutMs` (a leecher exits once complete). */
   done(timeoutMs: number): Promise<void>;
-  kill(): Promise<unknown>;
+  kill(): Promise<ExitInfo>;
 }
 
 function start(ws: Workspace, o: Aria2Options, role: string[], port: number, defaultName: string): Aria2Handle {

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './proc.js';
-import type { Proc } from './proc.js';
+import type { ExitInfo, Proc } from './proc.js';
 import type { Workspace } from './workspace.js';
 
 /** The repository root (three levels above this file). */
@@ -37,7 +37,7 @@ export interface StaTracker {
   /** udp://127.0.0.1:PORT (BEP 15, same port number) */
   udpUrl: string;
   baseUrl: string;
-  kill(): Promise<unknown>;
+  kill(): Promise<ExitInfo>;
 }
 
 /** Starts `sta tracker --host 127.0.0.1 --port P` and waits for `tracker listening on`. */
@@ -88,7 +88,7 @@ export interface StaSeeder {
   proc: Proc;
   port: number;
   infoHash: string;
-  kill(): Promise<unknown>;
+  kill(): Promise<ExitInfo>;
 }
 
 /** Starts `sta seed` and waits for `seeding <infohash> on port N` (verification included). */
@@ -106,7 +106,7 @@ export interface StaDownloader {
   done(timeoutMs: number): Promise<void>;
   /** The `--json` events printed so far. */
   events(): Record<string, unknown>[];
-  kill(): Promise<unknown>;
+  kill(): Promise<ExitInfo>;
 }
 
 /** Starts `sta download --json` (exits 0 once complete and verified). */
