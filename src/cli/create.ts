@@ -1,8 +1,9 @@
 // `sta create <path>`: make a v1 .torrent of a file or folder (../../docs/torrent.md).
 // Prints the info hash and magnet (or `{"infoHash","magnet","output"}` with --json); a
-// progress bar with the hashing rate on a terminal. The torrent code loads lazily so a
-// cold process reaches the hashing threads fast.
+// progress bar with the hashing rate on a terminal. The hashing threads were started
+// before the CLI loaded (./early-threads.ts); the torrent code loads when the command runs.
 import type { Command } from 'commander';
+import { takeEarlyThreads } from './early-threads.js';
 import { action } from './run.js';
 
 interface CreateFlags {
@@ -41,9 +42,12 @@ export function register(program: Command): Command {
     .option('--json', 'print {"infoHash","magnet","output"} instead of text')
     .action(
       action(async (path: string, flags: CreateFlags) => {
-        const [{ createTorrent, makeMagnet, TorrentError }, { writeFile }] = await Promise.all([
+        const threads = takeEarlyThreads();
+        // info.js (formatBytes for the text output) loads now, not after the hashing.
+        const [{ createTorrent, makeMagnet, TorrentError }, { writeFile }, { formatBytes }] = await Promise.all([
           import('../torrent/index.js'),
           import('node:fs/promises'),
+          import('./info.js'),
         ]);
         let pieceLength: number | undefined;
         if (flags.pieceLength !== undefined) {
@@ -60,6 +64,7 @@ export function register(program: Command): Command {
           comment: flags.comment,
           name: flags.name,
           webSeeds: flags.webSeed,
+          threads,
           onProgress: bar?.update,
           onWarning: (m) => process.stderr.write(`sta: warning: ${m}\n`),
         }).finally(() => bar?.stop());
@@ -70,7 +75,6 @@ export function register(program: Command): Command {
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({ infoHash: meta.infoHashHex, magnet, output })}\n`);
         } else {
-          const { formatBytes } = await import('./info.js');
           process.stdout.write(
             `created ${output}\n` +
               `name:        ${meta.name}\n` +

@@ -1,5 +1,7 @@
 // The `sta` command line (../shared/CONTRACT.md): one file per command, each exporting
 // `register(program)`. Usage errors exit 2, as the contract says.
+// First import, so it runs before the others load: `sta create` starts its hashing threads.
+import './early-threads.js';
 import { Command, CommanderError } from 'commander';
 import { fail } from './run.js';
 

@@ -2,22 +2,46 @@
 // files skipped with a warning), choose the piece length, hash pieces with SHA-1 on every
 // core, and write BEP 3 metainfo. The only torrent file (with create-*) that touches disk.
 //
-// Speed: the worker threads start as soon as the size is known; the main thread hashes
-// too; every hasher claims batches from one atomic counter and reads its own ranges with
-// positional reads into one reused buffer, so no file data crosses threads and memory is
-// a few MiB whatever the size.
+// Speed: the hashing threads start as soon as the size is known, or earlier by the caller
+// (`threads`: the CLI starts them before it loads); the main thread hashes too; every
+// hasher claims batches from one atomic counter and reads its own ranges with positional
+// reads into one reused buffer, so no file data crosses threads and memory is a few MiB
+// whatever the size.
 import { availableParallelism } from 'node:os';
 import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encode, type BDict, type Encodable } from '../bencode/index.js';
-import { ABORT, BATCH_BYTES, BATCHES_DONE, FileChangedError, PieceHasher, type HashJob } from './create-hash.js';
+import { ABORT, BATCH_BYTES, BATCHES_DONE, FILE_CHANGED, PieceHasher, type HashJob } from './create-hash.js';
+import type { HashThreadResult } from './create-worker.js';
 import { TorrentError } from './errors.js';
 import { MAX_FILES } from './limits.js';
 import { encodeTorrent, parseTorrent } from './metainfo.js';
 import { assertSafePath, unsafeReason } from './paths.js';
 import { choosePieceLength, isValidCreatePieceLength } from './piece-length.js';
 import type { Metainfo } from './types.js';
+
+/**
+ * How a hashing thread starts: a few lines of plain JavaScript (`eval`, no file to find),
+ * so the thread is up in ~25 ms. It warms the module loader, then waits for one message
+ * `{ module, data, loader? }`: registers `loader` when given (tsx's, when sta runs from
+ * source), imports `module` and calls its `run(data)`. A caller may start such threads
+ * before it even loads this file and pass them as `threads` (src/cli/early-threads.ts
+ * holds the same lines): their start-up then overlaps the caller's own.
+ */
+export const THREAD_BOOT = `const { parentPort } = require('node:worker_threads');
+import('node:crypto');
+parentPort.once('message', async ({ module, data, loader }) => {
+  if (loader) (await import(loader)).register();
+  (await import(module)).run(data);
+});`;
+
+/** A file got shorter while it was hashed: the work failed (exit 1), the input was fine. */
+export class FileChangedError extends TorrentError {
+  constructor(message: string) {
+    super(FILE_CHANGED, message, 1);
+  }
+}
 
 export interface CreateOptions {
   /** A file or a folder. */
@@ -38,6 +62,9 @@ export interface CreateOptions {
   creationDate?: number | null;
   /** Hashing threads besides the main thread; default cores - 1 (at least 1). */
   workers?: number;
+  /** Threads already started with THREAD_BOOT (and `unref`ed), used instead of starting
+   *  `workers` new ones; createTorrent ends them in every case. */
+  threads?: Worker[];
   onProgress?: (hashedBytes: number, totalBytes: number) => void;
   /** Called for each skipped entry (symlink, special file); default: collected only. */
   onWarning?: (message: string) => void;
@@ -100,29 +127,50 @@ function walk(root: string, warn: (m: string) => void): WalkedFile[] {
   return out;
 }
 
-function startWorker(): Worker {
-  // Under tsx (tests) a thread does not inherit `--import tsx` (Node 20): register its
-  // loader in the thread first, then load the TypeScript worker.
-  if (import.meta.url.endsWith('.ts')) {
-    const href = new URL('./create-worker.ts', import.meta.url).href;
-    const tsx = import.meta.resolve('tsx/esm/api');
-    return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(href)}); })`, { eval: true });
-  }
-  return new Worker(new URL('./create-worker.js', import.meta.url));
+/** Under tsx (tests) a thread does not inherit `--import tsx` (Node 20): the thread
+ *  registers tsx's loader before it imports the TypeScript worker. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_MODULE = new URL(FROM_SOURCE ? './create-worker.ts' : './create-worker.js', import.meta.url).href;
+
+function startThread(): Worker {
+  const w = new Worker(THREAD_BOOT, { eval: true });
+  w.unref();
+  return w;
 }
 
-function waitForWorker(w: Worker): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    w.once('message', (m: { ok: boolean; message?: string; code?: string }) => {
+function runThread(w: Worker, job: HashJob): Promise<void> {
+  const done = new Promise<void>((resolvePromise, reject) => {
+    w.once('message', (m: HashThreadResult) => {
       if (m.ok) resolvePromise();
-      else reject(m.code === 'TORRENT_FILE_CHANGED' ? new FileChangedError(m.message ?? 'file changed') : Object.assign(new Error(m.message), { code: m.code }));
+      else reject(m.code === FILE_CHANGED ? new FileChangedError(m.message ?? 'file changed') : Object.assign(new Error(m.message), { code: m.code }));
     });
     w.once('error', reject);
     w.once('exit', (code) => reject(new Error(`hashing thread exited early (code ${code})`)));
   });
+  w.ref(); // the result must keep the process alive
+  w.postMessage({ module: WORKER_MODULE, data: job, loader: FROM_SOURCE ? import.meta.resolve('tsx/esm/api') : undefined });
+  return done;
+}
+
+/** The main thread's share: same hasher, its file-changed error typed for the exit code. */
+function hashHere(job: HashJob, afterBatch?: () => void): void {
+  try {
+    new PieceHasher(job).run(afterBatch);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw err.code === FILE_CHANGED ? new FileChangedError(err.message) : e;
+  }
 }
 
 export async function createTorrent(opts: CreateOptions): Promise<CreateResult> {
+  try {
+    return await create(opts);
+  } finally {
+    for (const w of opts.threads ?? []) void w.terminate();
+  }
+}
+
+async function create(opts: CreateOptions): Promise<CreateResult> {
   if (opts.pieceLength !== undefined && !isValidCreatePieceLength(opts.pieceLength)) {
     throw new TorrentError('TORRENT_BAD_PIECE_LENGTH', `piece length must be a power of two from 16384 (16 KiB) to 16777216 (16 MiB), not ${opts.pieceLength}`);
   }
@@ -144,9 +192,11 @@ export async function createTorrent(opts: CreateOptions): Promise<CreateResult> 
   // Start the hashing threads as soon as the size is known (for a file: now, before
   // anything else), so they boot while the main thread starts hashing.
   const wanted = opts.workers ?? Math.max(1, availableParallelism() - 1);
-  const workers: Worker[] = [];
+  const given = opts.threads ?? [];
+  let workers: Worker[] = [];
   const startWorkers = (totalBytes: number): void => {
-    if (workers.length === 0 && totalBytes >= SMALL_FOR_THREADS) for (let i = 0; i < wanted; i++) workers.push(startWorker());
+    if (workers.length > 0 || totalBytes < SMALL_FOR_THREADS) return;
+    workers = given.length > 0 ? given : Array.from({ length: wanted }, startThread);
   };
   if (top.isFile()) startWorkers(top.size);
   try {
@@ -185,10 +235,10 @@ export async function createTorrent(opts: CreateOptions): Promise<CreateResult> 
     };
     const ctrl = new Int32Array(job.control);
     const progress = (): void => opts.onProgress?.(Math.min(totalLength, Atomics.load(ctrl, BATCHES_DONE) * piecesPerBatch * pieceLength), totalLength);
-    const done = workers.map(waitForWorker);
-    for (const w of workers) w.postMessage(job);
+    const done = workers.map((w) => runThread(w, job));
+    for (const d of done) d.catch(() => {}); // awaited below, unless the main thread fails first
     // The main thread hashes too; if it fails, the threads stop at their next batch.
-    new PieceHasher(job).run(opts.onProgress ? progress : undefined);
+    hashHere(job, opts.onProgress ? progress : undefined);
     const timer = opts.onProgress ? setInterval(progress, PROGRESS_INTERVAL_MS) : undefined;
     try {
       await Promise.all(done);
