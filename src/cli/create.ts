@@ -44,9 +44,9 @@ export function register(program: Command): Command {
       action(async (path: string, flags: CreateFlags) => {
         const threads = takeEarlyThreads();
         // info.js (formatBytes for the text output) loads now, not after the hashing.
-        const [{ createTorrent, makeMagnet, TorrentError }, { writeFile }, { formatBytes }] = await Promise.all([
+        const [{ createTorrent, makeMagnet, TorrentError }, { writeFileSync }, { formatBytes }] = await Promise.all([
           import('../torrent/index.js'),
-          import('node:fs/promises'),
+          import('node:fs'),
           import('./info.js'),
         ]);
         let pieceLength: number | undefined;
@@ -70,7 +70,7 @@ export function register(program: Command): Command {
         }).finally(() => bar?.stop());
         const { meta, torrent } = result;
         const output = flags.output ?? `${meta.name}.torrent`;
-        await writeFile(output, torrent);
+        writeFileSync(output, torrent); // a few KB: no need to start libuv's thread pool for it
         const magnet = makeMagnet({ infoHash: meta.infoHash, name: meta.name, trackers: flags.tracker, webSeeds: flags.webSeed });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({ infoHash: meta.infoHashHex, magnet, output })}\n`);
