@@ -4,7 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { createTorrent, parseTorrent, TorrentError } from '../../src/torrent/index.js';
+import { THREAD_BOOT } from '../../src/torrent/create.js';
 import { makeFile, makePayloadTree, payloadBytes, PAYLOAD_FILES, PAYLOAD_TOTAL } from '../interop/helpers/payload.js';
 import { piecesOf } from './build.js';
 
@@ -50,6 +52,28 @@ test('the same on one thread and on several threads', async () => {
   assert.deepEqual(many.torrent, one.torrent);
   const bigPieces = await createTorrent({ path: big, pieceLength: 4 * 1024 * 1024, workers: 2, creationDate: null });
   assert.deepEqual(bigPieces.meta.pieces, piecesOf(payloadBytes(40 * 1024 * 1024 + 12345, 'big'), 4 * 1024 * 1024));
+  await rm(big);
+});
+
+test('threads started early by the caller (as the CLI does) hash their share and are ended', { timeout: 30_000 }, async () => {
+  const big = join(dir, 'early.bin');
+  await makeFile(big, 20 * 1024 * 1024 + 7, 'early');
+  const exited = (w: Worker) => new Promise<void>((res) => w.once('exit', () => res()));
+  const threads = [new Worker(THREAD_BOOT, { eval: true }), new Worker(THREAD_BOOT, { eval: true })];
+  for (const w of threads) w.unref();
+  const ended = Promise.all(threads.map(exited));
+  const { meta } = await createTorrent({ path: big, pieceLength: 262144, threads, creationDate: null });
+  assert.deepEqual(meta.pieces, piecesOf(payloadBytes(20 * 1024 * 1024 + 7, 'early'), 262144));
+  await ended;
+  // Too small for threads: the given ones are ended unused; a failure ends them too.
+  const unused = [new Worker(THREAD_BOOT, { eval: true })];
+  const unusedEnded = exited(unused[0]!);
+  await createTorrent({ path: join(tree, 'sub', 'b.bin'), threads: unused });
+  await unusedEnded;
+  const failing = [new Worker(THREAD_BOOT, { eval: true })];
+  const failingEnded = exited(failing[0]!);
+  await assert.rejects(createTorrent({ path: join(dir, 'missing'), threads: failing }), code('TORRENT_NOT_FOUND'));
+  await failingEnded;
   await rm(big);
 });
 
