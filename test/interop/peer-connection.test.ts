@@ -173,7 +173,8 @@ test('seeds a whole file to a transmission-daemon leecher it dials', async (t) =
     await tr.waitComplete(id, 30_000);
     assert.ok((await readFile(join(down, 'payload.bin'))).equals(content));
     assert.ok(served >= Math.ceil(SIZE / BLOCK), `served ${served} blocks`);
-    assert.equal(conn.closed, false);
+    // Once complete, Transmission may drop a connection to a seed at any moment: whether it
+    // is still open says nothing about us, so it is not asserted.
     conn.close();
   });
 });
