@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { resolveSource, apiBases, generatePeerId, CLIENT_PREFIX } from '../../src/node/index.js';
 import { createTorrent } from '../../src/torrent/index.js';
 
-test('peer ids are Azureus style -ST0001- and random', () => {
+test('peer ids are Azureus style -SA0100- and random', () => {
   const a = generatePeerId();
   assert.equal(a.length, 20);
-  assert.equal(a.subarray(0, 8).toString('latin1'), CLIENT_PREFIX);
+  assert.equal(a.subarray(0, 8).toString('latin1'), '-SA0100-');
+  assert.equal(CLIENT_PREFIX, '-SA0100-');
   assert.notDeepEqual(a, generatePeerId());
 });
 
