@@ -34,6 +34,14 @@ export const DEFAULT_KEEP_ALIVE_MS = 60_000;
 /** A peer that sends nothing (not even keep-alives) for 3 minutes is gone. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Size of the read buffer every dialled socket reads into (net's `onread`), shared: each
+ *  read is parsed (and what must outlive it copied) before the next one can happen. One
+ *  buffer instead of a fresh 64 KiB allocation per read saved ~10% of a leecher's CPU. */
+const READ_BUFFER_BYTES = 256 * 1024;
+let sharedReadBuffer: Buffer | undefined;
+/** Where a dialled socket's reads go: the connection once it exists, before that (the
+ *  handshake) copies emitted as ordinary 'data' events. */
+const readSinks = new WeakMap<Socket, { conn: PeerConnection | null }>();
 /** Requests from one peer not yet answered (piece or reject) beyond this are rejected (BEP 6)
  *  or dropped: it is the `reqq` we advertise, and bounds what one peer can queue on us
  *  (1000 x 16 KiB = 16 MiB of reads). */
@@ -106,7 +114,8 @@ export interface PeerConnectionEvents {
   /** A request to serve (already checked against the torrent and the queue bound). Answer
    *  with sendPiece or sendReject. */
   request: [index: number, begin: number, length: number];
-  /** `block` is a view into the socket's chunk: copy or write it before keeping it.
+  /** `block` is a view into the socket's read buffer, valid only during this event (on a
+   *  dialled connection the buffer is reused by the next read): copy it before returning.
    *  `requested`: it answers a sendRequest still outstanding. */
   piece: [index: number, begin: number, block: Buffer, requested: boolean];
   cancel: [index: number, begin: number, length: number];
@@ -223,7 +232,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (m) for (const [name, id] of m instanceof Map ? m : Object.entries(m)) if (id > 0) this.localExtensionNames.set(id, name);
 
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    const sink = readSinks.get(socket);
+    if (sink) sink.conn = this;
+    else socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('error', (e: NodeJS.ErrnoException) => this.closeWith(`socket error: ${e.message}`, e, false));
     socket.on('end', () => this.closeWith('peer closed the connection', undefined, false));
@@ -234,7 +245,22 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
    *  Rejects with PeerConnectionError or WireError. Call start() after attaching listeners. */
   static connect(opts: ConnectOptions): Promise<PeerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: opts.host, port: opts.port });
+      const sink: { conn: PeerConnection | null } = { conn: null };
+      sharedReadBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      const socket: Socket = netConnect({
+        host: opts.host,
+        port: opts.port,
+        onread: {
+          buffer: sharedReadBuffer,
+          callback: (n: number, buf: Uint8Array): boolean => {
+            const view = Buffer.from(buf.buffer, buf.byteOffset, n);
+            if (sink.conn) sink.conn.onBorrowedData(view);
+            else socket.emit('data', Buffer.from(view));
+            return true;
+          },
+        },
+      });
+      readSinks.set(socket, sink);
       const timeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
       const fail = (e: Error) => {
         clearTimeout(timer);
@@ -363,6 +389,16 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.parser.push(chunk);
     this.dispatch();
   };
+
+  /** A read into the shared buffer: parsed now, the rest copied before returning. */
+  onBorrowedData(chunk: Buffer): void {
+    if (this.closedInfo) return;
+    this.bytesRead += chunk.length;
+    this.lastReceivedMs = this.now();
+    this.parser.pushBorrowed(chunk);
+    this.dispatch();
+    this.parser.release();
+  }
 
   private dispatch(): void {
     if (this.dispatching) return;
@@ -791,6 +827,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.requestsOut.clear();
     this.requestsIn.clear();
     this.socket.off('data', this.onData);
+    const sink = readSinks.get(this.socket);
+    if (sink) sink.conn = null;
     this.out.close();
     this.socket.destroy();
     if (this.started) this.emit('close', this.closedInfo);

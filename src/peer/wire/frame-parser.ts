@@ -36,6 +36,9 @@ export class FrameParser {
   /** The largest frame (length prefix value) any message may have right now. */
   private maxLength: number;
   private bitfieldBytes = -1;
+  /** The chunk pushed with pushBorrowed (its memory is reused by the caller afterwards),
+   *  until release() copies what is left of it. */
+  private borrowed: Buffer | null = null;
   /** Messages with ids we do not know, skipped (BEP 3). */
   unknownMessages = 0;
 
@@ -62,6 +65,33 @@ export class FrameParser {
     if (this.failed || chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+  }
+
+  /**
+   * Adds bytes whose memory the caller reuses once it calls release() (a socket's shared
+   * read buffer): no allocation per read. Until then, piece messages carry views of
+   * `chunk` (valid only until release(), so their consumer must copy the block at once);
+   * every other payload is copied. Call release() before reusing the memory.
+   */
+  pushBorrowed(chunk: Buffer): void {
+    if (this.failed || chunk.length === 0) return;
+    if (this.borrowed) this.release();
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    this.borrowed = chunk;
+  }
+
+  /** Copies the not yet returned bytes of the borrowed chunk (a partial message, or
+   *  messages left while reading is paused) into memory the parser owns. */
+  release(): void {
+    const b = this.borrowed;
+    if (!b) return;
+    this.borrowed = null;
+    if (this.buffered === 0 || this.chunks[this.chunks.length - 1] !== b) return;
+    const own = this.gather(0, this.buffered);
+    this.chunks = [own];
+    this.first = 0;
+    this.head = 0;
   }
 
   /**
@@ -95,6 +125,7 @@ export class FrameParser {
       let payload: Buffer;
       if (c0.length - h >= 4 + len) {
         payload = c0.subarray(h + 5, h + 4 + len);
+        if (c0 === this.borrowed && id !== MessageId.piece) payload = Buffer.from(payload);
       } else {
         payload = this.gather(5, len - 1);
       }
@@ -107,6 +138,7 @@ export class FrameParser {
 
   private fail(code: WireErrorCode, message: string): never {
     this.failed = new WireError(code, message);
+    this.borrowed = null;
     this.chunks = [];
     this.first = 0;
     this.head = 0;

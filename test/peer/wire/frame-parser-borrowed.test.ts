@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FrameParser, encodeMessage, makeGeometry, type WireMessage } from '../../../src/peer/wire/index.js';
+
+// pushBorrowed: the caller reuses the chunk's memory after release(), as a socket's shared
+// read buffer does. Nothing the parser keeps or returns (except piece blocks, read before
+// release) may see the overwritten bytes.
+const geometry = makeGeometry(10, 32768, 9 * 32768 + 5000);
+
+test('borrowed chunks: partial messages survive the reuse of the buffer', () => {
+  const block = Buffer.alloc(16384, 7);
+  const msgs: WireMessage[] = [
+    { type: 'piece', index: 1, begin: 0, block },
+    { type: 'extended', id: 3, payload: Buffer.from('hello') },
+    { type: 'piece', index: 2, begin: 16384, block: Buffer.alloc(16384, 9) },
+    { type: 'have', index: 4 },
+  ];
+  const stream = Buffer.concat(msgs.map(encodeMessage));
+  // Every split size, including ones cutting headers and blocks.
+  for (const size of [1, 3, 5, 4096, 16387, 20000, stream.length]) {
+    const p = new FrameParser({ geometry });
+    const shared = Buffer.alloc(size);
+    const got: string[] = [];
+    const kept: Buffer[] = [];
+    for (let off = 0; off < stream.length; off += size) {
+      const n = stream.copy(shared, 0, off, off + size);
+      p.pushBorrowed(shared.subarray(0, n));
+      for (let m = p.next(); m; m = p.next()) {
+        if (m.type === 'piece') got.push(`piece ${m.index} ${m.begin} ${m.block.length} ${m.block[0]} ${m.block[m.block.length - 1]}`);
+        else if (m.type === 'extended') {
+          kept.push(m.payload);
+          got.push(`extended ${m.id}`);
+        } else got.push(m.type);
+      }
+      p.release();
+      shared.fill(0xee);
+    }
+    assert.deepEqual(got, ['piece 1 0 16384 7 7', 'extended 3', 'piece 2 16384 16384 9 9', 'have'], `split ${size}`);
+    assert.equal(kept[0]!.toString(), 'hello', `split ${size}`);
+    assert.equal(p.bufferedBytes, 0);
+  }
+});
+
+test('borrowed chunks: messages left unread at release are kept', () => {
+  const p = new FrameParser({ geometry });
+  const shared = Buffer.concat([encodeMessage({ type: 'have', index: 1 }), encodeMessage({ type: 'have', index: 2 })]);
+  p.pushBorrowed(shared);
+  assert.deepEqual(p.next(), { type: 'have', index: 1 });
+  p.release(); // reading paused with one message still in the chunk
+  shared.fill(0);
+  assert.deepEqual(p.next(), { type: 'have', index: 2 });
+  assert.equal(p.next(), null);
+});
