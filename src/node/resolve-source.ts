@@ -4,6 +4,7 @@
 // the catalogue does not know becomes a magnet link announced to the given trackers.
 import { readFile, stat } from 'node:fs/promises';
 import { parseMagnet, parseTorrent, type MagnetLink, type Metainfo } from '../torrent/index.js';
+import { httpGet } from '../tracker/client/index.js';
 import { NodeError } from './errors.js';
 
 export type Source = { kind: 'metainfo'; meta: Metainfo } | { kind: 'magnet'; magnet: MagnetLink };
@@ -101,22 +102,16 @@ async function findByName(base: string, name: string): Promise<string | null> {
   return null;
 }
 
+/** A GET to a tracker's JSON API, bounded in size while it arrives (a reply without a
+ *  Content-Length is cut off at the cap, not read whole first) and in time. */
 async function fetchBytes(url: string): Promise<Buffer> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), API_TIMEOUT_MS);
+  let reply: { status: number; body: Buffer };
   try {
-    const res = await fetch(url, { signal: ac.signal });
-    if (res.status === 404) throw new NodeError('NODE_NOT_FOUND', `${url}: not found`);
-    if (!res.ok) throw new NodeError('NODE_TRACKER_API', `${url}: HTTP ${res.status}`);
-    const len = Number(res.headers.get('content-length') ?? 0);
-    if (len > MAX_API_REPLY_BYTES) throw new NodeError('NODE_TRACKER_API', `${url}: reply of ${len} bytes is too large`);
-    const buf = Buffer.from(await res.arrayBuffer());
-    if (buf.length > MAX_API_REPLY_BYTES) throw new NodeError('NODE_TRACKER_API', `${url}: reply too large`);
-    return buf;
+    reply = await httpGet(url, { timeoutMs: API_TIMEOUT_MS, maxBytes: MAX_API_REPLY_BYTES });
   } catch (e) {
-    if (e instanceof NodeError) throw e;
     throw new NodeError('NODE_TRACKER_API', `${url}: ${(e as Error).message}`);
-  } finally {
-    clearTimeout(timer);
   }
+  if (reply.status === 404) throw new NodeError('NODE_NOT_FOUND', `${url}: not found`);
+  if (reply.status < 200 || reply.status > 299) throw new NodeError('NODE_TRACKER_API', `${url}: HTTP ${reply.status}`);
+  return reply.body;
 }

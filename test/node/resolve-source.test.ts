@@ -55,3 +55,32 @@ test('a file, a magnet, a name and an info hash resolve; unknown input is bad in
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a catalogue reply without a length that never ends is cut off at the cap, not read whole', async () => {
+  let sent = 0;
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json'); // chunked: no Content-Length
+    const chunk = Buffer.alloc(1 << 20, 0x20);
+    const pump = (): void => {
+      while (!res.destroyed && sent < 1 << 30) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+    };
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const tracker = `http://127.0.0.1:${(server.address() as { port: number }).port}/announce`;
+  try {
+    await assert.rejects(resolveSource('anything', [tracker]), (e: { code?: string; message: string }) => {
+      assert.equal(e.code, 'NODE_TRACKER_API');
+      assert.match(e.message, /passed \d+ bytes/);
+      return true;
+    });
+    // Cut off near the 64 MiB cap: far from the 1 GiB the server would send.
+    assert.ok(sent < 256 << 20, `server wrote ${sent} bytes before the client gave up`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});

@@ -23,9 +23,11 @@ function withQuery(url: string, query: string): string {
   return base + (base.includes('?') ? '&' : '?') + query;
 }
 
-/** GETs `url`; resolves with the body of a 200 reply, or of any reply when it is bencoded (a
- *  tracker may send `failure reason` with a 4xx). Bounded in size and time. */
-function get(url: string, opts: RequestOptions): Promise<{ status: number; body: Buffer }> {
+/** GETs `url` and resolves with the status and body of any reply (a tracker may send
+ *  `failure reason` with a 4xx). Bounded in size (`maxBytes`, checked as data arrives, not
+ *  after) and time. Also used for a tracker's JSON API (the node's catalogue look-ups). */
+export function httpGet(url: string, opts: RequestOptions & { maxBytes?: number }): Promise<{ status: number; body: Buffer }> {
+  const maxBytes = opts.maxBytes ?? MAX_HTTP_REPLY_BYTES;
   let u: URL;
   try {
     u = new URL(url);
@@ -57,16 +59,16 @@ function get(url: string, opts: RequestOptions): Promise<{ status: number; body:
       { agent: false, headers: { 'User-Agent': 'sta/0.1', 'Accept-Encoding': 'identity', Connection: 'close' } },
       (res) => {
         const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > MAX_HTTP_REPLY_BYTES) {
-          finish(new TrackerClientError('TRACKER_REPLY_TOO_LARGE', `reply from ${u.host} is ${declared} bytes (cap ${MAX_HTTP_REPLY_BYTES})`));
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          finish(new TrackerClientError('TRACKER_REPLY_TOO_LARGE', `reply from ${u.host} is ${declared} bytes (cap ${maxBytes})`));
           return;
         }
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > MAX_HTTP_REPLY_BYTES) {
-            finish(new TrackerClientError('TRACKER_REPLY_TOO_LARGE', `reply from ${u.host} passed ${MAX_HTTP_REPLY_BYTES} bytes`));
+          if (size > maxBytes) {
+            finish(new TrackerClientError('TRACKER_REPLY_TOO_LARGE', `reply from ${u.host} passed ${maxBytes} bytes`));
             return;
           }
           chunks.push(c);
@@ -102,7 +104,7 @@ function hostOf(url: string): string {
 }
 
 export async function httpAnnounce(url: string, req: AnnounceRequest, opts: RequestOptions): Promise<AnnounceResult> {
-  const { status, body } = await get(withQuery(url, buildAnnounceQuery(req)), opts);
+  const { status, body } = await httpGet(withQuery(url, buildAnnounceQuery(req)), opts);
   const host = hostOf(url);
   let reply;
   try {
@@ -129,7 +131,7 @@ export async function httpScrape(url: string, infoHashes: readonly Buffer[], opt
   // Trackers cap hashes per scrape (MAX_SCRAPE_HASHES here, 64 in opentracker): ask in chunks.
   for (let i = 0; i < infoHashes.length; i += MAX_SCRAPE_HASHES) {
     const chunk = infoHashes.slice(i, i + MAX_SCRAPE_HASHES);
-    const { status, body } = await get(withQuery(scrapeUrl, buildScrapeQuery(chunk)), opts);
+    const { status, body } = await httpGet(withQuery(scrapeUrl, buildScrapeQuery(chunk)), opts);
     let got: Map<string, ScrapeCounts>;
     try {
       got = decodeScrapeReply(body);

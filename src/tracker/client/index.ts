@@ -5,5 +5,6 @@ export { announce, scrape } from './announce.js';
 export { TrackerClient, type TrackerClientOptions, type TrackerClientEvents, type AnnounceEvent, type TrackerErrorEvent } from './tracker-client.js';
 export { TrackerClientError, type TrackerClientErrorCode } from './errors.js';
 export { clearUdpConnectionCache } from './udp.js';
+export { httpGet } from './http.js';
 export type { AnnounceParams, AnnounceResult, AnnounceOptions, TrackerPeer } from './types.js';
 export * from './limits.js';
