@@ -33,6 +33,29 @@ export interface HashJob {
   hashes: SharedArrayBuffer;
 }
 
+/** The job for files in torrent order: data offsets, batch count, and the shared control
+ *  words and digest buffer every thread works on. */
+export function makeHashJob(paths: string[], lengths: number[], pieceLength: number, piecesPerBatch: number): HashJob {
+  const offsets: number[] = [];
+  let totalLength = 0;
+  for (const n of lengths) {
+    offsets.push(totalLength);
+    totalLength += n;
+  }
+  const pieceCount = Math.ceil(totalLength / pieceLength);
+  return {
+    paths,
+    lengths,
+    offsets,
+    pieceLength,
+    totalLength,
+    piecesPerBatch,
+    batchCount: Math.ceil(pieceCount / piecesPerBatch),
+    control: new SharedArrayBuffer(12),
+    hashes: new SharedArrayBuffer(pieceCount * 20),
+  };
+}
+
 /** Code of the error thrown when a file got shorter while it was hashed (create.ts turns it
  *  into a TorrentError with exit code 1: the work failed, the input was fine). */
 export const FILE_CHANGED = 'TORRENT_FILE_CHANGED';

@@ -12,7 +12,7 @@ import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encode, type BDict, type Encodable } from '../bencode/index.js';
-import { ABORT, BATCH_BYTES, BATCHES_DONE, FILE_CHANGED, PieceHasher, type HashJob } from './create-hash.js';
+import { ABORT, BATCH_BYTES, BATCHES_DONE, FILE_CHANGED, makeHashJob, PieceHasher, type HashJob } from './create-hash.js';
 import type { HashThreadResult } from './create-worker.js';
 import { TorrentError } from './errors.js';
 import { MAX_FILES } from './limits.js';
@@ -214,25 +214,13 @@ async function create(opts: CreateOptions): Promise<CreateResult> {
     if (totalLength === 0) throw new TorrentError('TORRENT_EMPTY', `nothing to share: ${opts.path} holds no data`);
     startWorkers(totalLength);
     const pieceLength = opts.pieceLength ?? choosePieceLength(totalLength);
-    const pieceCount = Math.ceil(totalLength / pieceLength);
     const piecesPerBatch = Math.max(1, Math.floor(BATCH_BYTES / pieceLength));
-    const offsets: number[] = [];
-    let off = 0;
-    for (const f of files) {
-      offsets.push(off);
-      off += f.length;
-    }
-    const job: HashJob = {
-      paths: files.map((f) => f.abs),
-      lengths: files.map((f) => f.length),
-      offsets,
+    const job = makeHashJob(
+      files.map((f) => f.abs),
+      files.map((f) => f.length),
       pieceLength,
-      totalLength,
       piecesPerBatch,
-      batchCount: Math.ceil(pieceCount / piecesPerBatch),
-      control: new SharedArrayBuffer(12),
-      hashes: new SharedArrayBuffer(pieceCount * 20),
-    };
+    );
     const ctrl = new Int32Array(job.control);
     const progress = (): void => opts.onProgress?.(Math.min(totalLength, Atomics.load(ctrl, BATCHES_DONE) * piecesPerBatch * pieceLength), totalLength);
     const done = workers.map((w) => runThread(w, job));
@@ -254,7 +242,7 @@ async function create(opts: CreateOptions): Promise<CreateResult> {
     if (top.isDirectory()) info.files = files.map((f) => ({ length: f.length, path: f.components }));
     else info.length = totalLength;
     if (opts.private) info.private = 1;
-    const infoBytes = encode(info as BDict, pieceCount * 20 + 1024);
+    const infoBytes = encode(info as BDict, job.hashes.byteLength + 1024);
     const torrent = encodeTorrent(infoBytes, {
       announce: (opts.trackers ?? []).map((t) => [t]),
       urlList: opts.webSeeds ?? [],

@@ -3,24 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FILE_CHANGED, PieceHasher, type HashJob } from '../../src/torrent/create-hash.js';
+import { FILE_CHANGED, makeHashJob, PieceHasher, type HashJob } from '../../src/torrent/create-hash.js';
 import { piecesOf } from './build.js';
 
 function job(paths: string[], lengths: number[], pieceLength: number, piecesPerBatch = 2): HashJob {
-  const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0));
-  const totalLength = lengths.reduce((a, b) => a + b, 0);
-  const pieceCount = Math.ceil(totalLength / pieceLength);
-  return {
-    paths,
-    lengths,
-    offsets,
-    pieceLength,
-    totalLength,
-    piecesPerBatch,
-    batchCount: Math.ceil(pieceCount / piecesPerBatch),
-    control: new SharedArrayBuffer(12),
-    hashes: new SharedArrayBuffer(pieceCount * 20),
-  };
+  return makeHashJob(paths, lengths, pieceLength, piecesPerBatch);
 }
 
 test('hashes pieces that span several files, empty ones included', async () => {
