@@ -65,8 +65,11 @@ export class MetadataAssembler {
 
   /** A data message arrived. Returns the verified info dictionary bytes when complete;
    *  'bad' when the assembled bytes did not hash to the info hash (start over). */
-  receive(piece: number, totalSize: number, data: Uint8Array): Buffer | 'bad' | null {
+  receive(peer: number, piece: number, totalSize: number, data: Uint8Array): Buffer | 'bad' | null {
     if (!this.buf || totalSize !== this.size || piece < 0 || piece >= this.got.length) return null;
+    // Only the peer we asked for this piece may fill it: an unasked piece could overwrite
+    // good data and make the whole dictionary fail its hash, again and again.
+    if (this.asked.get(piece)?.peer !== peer) return null;
     if (data.length !== metadataPieceLength(this.size, piece)) return null;
     this.buf.set(data, piece * METADATA_PIECE_LENGTH);
     this.got[piece] = 1;
@@ -84,6 +87,10 @@ export class MetadataAssembler {
     return 'bad';
   }
 }
+
+/** How often a peer may ask for each metadata piece over one connection (retries after a
+ *  timeout included) before it is treated as flooding. */
+const MAX_METADATA_REQUESTS_PER_PIECE = 4;
 
 /** Serving and fetching ut_metadata over a torrent's connections. */
 export class MetadataExchange {
@@ -127,6 +134,16 @@ export class MetadataExchange {
     if (m.type === 'request') {
       const info = this.infoBytes();
       const start = m.piece * METADATA_PIECE_LENGTH;
+      // Each answer is up to 16 KiB for a 30-byte request: a peer that asks on without
+      // reading would make us buffer without end. A real one asks each piece about once.
+      peer.metadataAsked++;
+      if (info && peer.metadataAsked > MAX_METADATA_REQUESTS_PER_PIECE * Math.ceil(info.length / METADATA_PIECE_LENGTH) + 8) {
+        return `more than ${MAX_METADATA_REQUESTS_PER_PIECE} metadata requests per piece`;
+      }
+      if (peer.conn.needsDrain) {
+        peer.conn.sendExtensionMessage(UT_METADATA, encodeMetadataMessage({ type: 'reject', piece: m.piece }));
+        return undefined;
+      }
       if (!info || start >= info.length) {
         peer.conn.sendExtensionMessage(UT_METADATA, encodeMetadataMessage({ type: 'reject', piece: m.piece }));
       } else {
@@ -140,7 +157,7 @@ export class MetadataExchange {
       return undefined;
     }
     if (this.infoBytes()) return undefined;
-    const done = this.assembler.receive(m.piece, m.totalSize, m.data);
+    const done = this.assembler.receive(peer.id, m.piece, m.totalSize, m.data);
     if (done instanceof Buffer) {
       this.onComplete(Buffer.from(done));
       return undefined;

@@ -11,6 +11,7 @@ import {
   FrameParser,
   MAX_BLOCK_LENGTH,
   MAX_BITFIELD_BYTES,
+  MAX_EXTENSION_NAMES,
   MessageId,
   WireError,
   decodeExtensionHandshake,
@@ -55,6 +56,10 @@ export const MAX_PENDING_HAVES = 65_536;
  *  data we never asked for is flooding: the picker would discard it, so no hash check would
  *  ever catch it. 4 MiB (256 blocks) of slack. */
 export const UNREQUESTED_DATA_ALLOWANCE = 4 * 1024 * 1024;
+/** Chokes and cancels credit the allowance with what was in flight; it never grows past
+ *  the slack plus a full outgoing pipeline (1000 x 16 KiB), so choke/unchoke cycles cannot
+ *  switch the flood check off. */
+const MAX_UNREQUESTED_ALLOWANCE = UNREQUESTED_DATA_ALLOWANCE + 1000 * 16 * 1024;
 /** allowed-fast indexes remembered from one peer (BEP 6 sets are ~10). */
 export const MAX_PEER_ALLOWED_FAST = 256;
 
@@ -430,6 +435,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         if (!this.fast) {
           // Blocks already on the wire may still arrive: allow for them.
           for (const k of this.requestsOut.keys()) this.unrequestedAllowance += typeof k === 'number' ? MAX_BLOCK_LENGTH : Number(k.slice(k.lastIndexOf(':') + 1));
+          this.unrequestedAllowance = Math.min(this.unrequestedAllowance, MAX_UNREQUESTED_ALLOWANCE);
           this.requestsOut.clear();
         }
         this.emit('choke');
@@ -510,10 +516,18 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
           const h = decodeExtensionHandshake(m.payload);
           if (this.peerExtensions) {
             // BEP 10: later handshakes update the earlier one; id 0 removes an extension.
-            for (const [name, id] of h.m) this.peerExtensions.m.set(name, id);
-            h.m = this.peerExtensions.m;
+            // The merged set stays within the one-handshake bound, and each handshake
+            // costs only its own names.
+            const merged = this.peerExtensions.m;
+            for (const [name, id] of h.m) {
+              if (id === 0) merged.delete(name);
+              else if (merged.has(name) || merged.size < MAX_EXTENSION_NAMES) merged.set(name, id);
+              else throw new WireError('WIRE_BAD_EXTENDED', `extension handshakes name more than ${MAX_EXTENSION_NAMES} extensions in all`);
+            }
+            h.m = merged;
+          } else {
+            for (const [name, id] of h.m) if (id === 0) h.m.delete(name);
           }
-          for (const [name, id] of h.m) if (id === 0) h.m.delete(name);
           this.peerExtensions = h;
           this.emit('extended-handshake', h);
         } else {
@@ -739,7 +753,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   sendCancel(index: number, begin: number, length: number): boolean {
     // The block may be on the wire already: allow for it arriving unrequested.
-    if (this.requestsOut.delete(blockKey(index, begin, length))) this.unrequestedAllowance += length;
+    if (this.requestsOut.delete(blockKey(index, begin, length))) {
+      this.unrequestedAllowance = Math.min(this.unrequestedAllowance + length, MAX_UNREQUESTED_ALLOWANCE);
+    }
     return this.writeBlockMsg(MessageId.cancel, index, begin, length);
   }
 

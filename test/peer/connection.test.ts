@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Bitfield } from '../../src/util/index.js';
 import { PeerConnection, PeerConnectionError, readHandshake, ipToBytes, type CloseInfo, type PeerConnectionOptions } from '../../src/peer/index.js';
-import { encodeHandshake, encodeMessage, encodeRequest, makeGeometry, FrameParser, WireError, type WireMessage } from '../../src/peer/wire/index.js';
+import { encodeExtensionHandshake, encodeHandshake, encodeMessage, encodeRequest, makeGeometry, FrameParser, WireError, type WireMessage } from '../../src/peer/wire/index.js';
 
 const infoHash = randomBytes(20);
 // 64 pieces of 1 MiB: 4096 blocks of 16 KiB.
@@ -610,4 +610,36 @@ test('repeated state messages, haves and allowed-fasts are reported once', async
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(seen, ['unchoke', 'interested', 'have 4', 'af 2', 'not-interested', 'choke']);
   conn.close();
+});
+
+test('later extension handshakes cannot grow the peer extension set past one handshake bound', async () => {
+  const names = (from: number) => Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x_${from + i}`, (i % 200) + 1]));
+  const two = Buffer.concat([
+    encodeMessage({ type: 'extended', id: 0, payload: encodeExtensionHandshake({ m: names(0) }) }),
+    encodeMessage({ type: 'extended', id: 0, payload: encodeExtensionHandshake({ m: names(1000) }) }),
+  ]);
+  await expectViolation(two, 'WIRE_BAD_EXTENDED');
+});
+
+test('choke and unchoke cycles do not lift the cap on unrequested piece data', async () => {
+  // Without BEP 6 a choke drops our outstanding requests and credits their bytes.
+  const noFast = { extensions: { fast: false, extended: true } };
+  const { a, b } = await pair(noFast, noFast);
+  b.on('request', () => undefined);
+  // 200 cycles of 60 requests: ~190 MiB credited if uncapped, far above what b pushes.
+  for (let round = 0; round < 200; round++) {
+    for (let i = 0; i < 60; i++) a.sendRequest(round % 64, i * 16384, 16384);
+    b.sendUnchoke();
+    b.sendChoke();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  const block = Buffer.alloc(16384, 1);
+  // 3000 blocks = 47 MiB: past the capped allowance (4 MiB + 1000 blocks), under an uncapped one.
+  for (let i = 0; i < 3000 && !b.closed && !a.closed; i++) b.sendPiece(63, 0, block);
+  const info = await Promise.race([
+    closed(a),
+    new Promise<CloseInfo>((_, reject) => setTimeout(() => reject(new Error('still open: the flood check was lifted')), 5000)),
+  ]);
+  assert.equal(info.code, 'WIRE_FLOOD', info.reason);
 });

@@ -165,7 +165,8 @@ export class PiecePicker {
 
   /** True when the peer has a wanted piece we miss (decides INTERESTED). */
   interestedIn(bf: Bitfield): boolean {
-    if (bf.isEmpty()) return false;
+    // Complete (seeding): nothing to want, and no scan of every piece per peer per tick.
+    if (bf.isEmpty() || this.missing === 0) return false;
     for (let i = 0; i < this.pieceCount; i++) if (bf.has(i) && !this.have.has(i) && this.isWanted(i)) return true;
     return false;
   }
