@@ -3,7 +3,7 @@
 // bad input exit codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTorrent } from '../../src/torrent/index.js';
 import { startTracker } from '../../src/tracker/server/index.js';
@@ -152,6 +152,9 @@ test('SIGTERM ends seed (exit 0) and download (exit 1 while incomplete) cleanly,
     const seed = await staSeed(ws, { torrent: ws.path('y.torrent'), dir: src, noTracker: true });
     const dl = await staDownload(ws, { torrent: ws.path('y.torrent'), dir: ws.path('d'), noTracker: true, peers: ['127.0.0.1:1'] });
     await dl.proc.waitForOutput(/"event":"ready"/, 30_000);
+    // check() already wrote resume data before 'ready': remove it, so only the save on
+    // SIGTERM can bring it back.
+    await rm(ws.path('d', '.sta', `${meta.infoHashHex}.resume`));
     const [seedExit, dlExit] = await Promise.all([seed.kill(), dl.kill()]);
     assert.equal(seedExit.code, 0, seed.proc.tail());
     assert.equal(dlExit.code, 1, dl.proc.tail());

@@ -91,6 +91,7 @@ test('hostile peers are banned and the download completes from the honest seeder
     servers.push(...hostile.map((h) => h.server));
     const leech = await StaNode.start({ port: 0, host: '127.0.0.1' });
     nodes.push(leech);
+    const rssBefore = process.memoryUsage().rss;
     const banned: { address: string; reason: string }[] = [];
     const t = await leech.add({ kind: 'metainfo', meta }, {
       dir: join(dir, 'dst'),
@@ -107,6 +108,10 @@ test('hostile peers are banned and the download completes from the honest seeder
     for (const b of t.bannedPeers()) assert.ok(b.reason.length > 0);
     if (process.env.STA_DEBUG) console.log(t.bannedPeers());
     assert.ok(process.memoryUsage().rss < 600 * 1024 * 1024, 'memory stays bounded');
+    // The 64 MiB length header must not have been buffered: growth stays well under it.
+    const growth = process.memoryUsage().rss - rssBefore;
+    assert.ok(growth < 48 * 1024 * 1024, `RSS grew ${(growth / 1048576).toFixed(0)} MiB`);
+    assert.equal(new Set(banned.map((b) => b.address)).size, hostile.length, 'a banned event for each hostile peer');
   } finally {
     await Promise.all(nodes.map((n) => n.close()));
     for (const s of servers) s.close();
