@@ -20,7 +20,7 @@ export interface CompareResult {
 }
 
 /** Regular files under `root` as relative '/'-paths -> size; a file root maps '' to it. */
-async function listFiles(root: string): Promise<Map<string, number>> {
+async function listFiles(root: string, ignore?: RegExp): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const st = await stat(root);
   if (st.isFile()) {
@@ -30,6 +30,9 @@ async function listFiles(root: string): Promise<Map<string, number>> {
   const walk = async (dir: string, rel: string) => {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
+      // Ignored paths are never visited: a live client's temp files (resume data being
+      // replaced) may vanish between readdir and stat.
+      if (ignore?.test(r)) continue;
       if (e.isDirectory()) await walk(join(dir, e.name), r);
       else if (e.isFile()) out.set(r, (await stat(join(dir, e.name))).size);
       else out.set(r, -1); // symlink or special: never expected in a download
@@ -65,7 +68,7 @@ async function firstDifference(a: string, b: string, size: number): Promise<numb
 
 /** Compares the files under `a` and `b` (or two files) byte for byte. */
 export async function compareTrees(a: string, b: string, o: CompareOptions = {}): Promise<CompareResult> {
-  const [fa, fb] = await Promise.all([listFiles(a), listFiles(b)]);
+  const [fa, fb] = await Promise.all([listFiles(a, o.ignore), listFiles(b, o.ignore)]);
   const differences: string[] = [];
   let filesCompared = 0;
   let bytesCompared = 0;
