@@ -32,7 +32,7 @@ export function attachPeerHandlers(peer: Peer, h: PeerHandlers): void {
   });
   conn.on('piece', (i, begin, block) => d.onBlock(peer, i, begin, block));
   conn.on('reject', (i, begin) => d.onReject(peer, i, begin));
-  conn.on('interested', h.requestRechoke);
+  conn.on('interested', () => u.onInterested(peer));
   conn.on('not-interested', h.requestRechoke);
   conn.on('request', (i, begin, len) => u.onRequest(peer, i, begin, len));
   conn.on('cancel', (i, begin, len) => u.onCancel(peer, i, begin, len));

@@ -136,10 +136,16 @@ export class Uploader {
     return p;
   }
 
-  /** A choke round: who we upload to. `seeding`: we have every wanted piece. */
-  rechoke(seeding: boolean): void {
-    if (this.stopped) return;
-    const now = this.t.now();
+  /** The peer sent INTERESTED: unchoke it at once if a slot is free (libtorrent's
+   *  preemptive unchoke); otherwise it waits for the next choke round. */
+  onInterested(peer: Peer): void {
+    if (this.stopped || peer.closed || !peer.conn.amChoking) return;
+    if (!this.choker.hasFreeSlot(this.views())) return;
+    peer.conn.sendUnchoke();
+    peer.unchokedSinceMs = this.t.now();
+  }
+
+  private views(): ChokerPeer[] {
     const views: ChokerPeer[] = [];
     for (const p of this.t.peers.values()) {
       if (p.closed) continue;
@@ -153,7 +159,14 @@ export class Uploader {
         snubbed: p.snubbed,
       });
     }
-    const d = this.choker.rechoke(views, now, seeding);
+    return views;
+  }
+
+  /** A choke round: who we upload to. `seeding`: we have every wanted piece. */
+  rechoke(seeding: boolean): void {
+    if (this.stopped) return;
+    const now = this.t.now();
+    const d = this.choker.rechoke(this.views(), now, seeding);
     for (const p of this.t.peers.values()) {
       if (p.closed) continue;
       if (d.unchoke.has(p.id)) {

@@ -92,6 +92,18 @@ export class Choker {
     return { unchoke, optimistic: new Set(this.optimistic) };
   }
 
+  /**
+   * A peer just became interested: may it be unchoked now, before the next round? Yes when
+   * fewer peers are unchoked than there are slots (regular plus optimistic), as libtorrent
+   * does. Otherwise it waits for the round: an INTERESTED message never takes a slot from
+   * a peer that holds one (no tit-for-tat reshuffle out of turn).
+   */
+  hasFreeSlot(peers: readonly ChokerPeer[]): boolean {
+    let unchoked = 0;
+    for (const p of peers) if (!p.choked) unchoked++;
+    return unchoked < this.slots + this.optimisticSlots;
+  }
+
   /** Leeching: the peers that upload to us fastest (snubbed ones last). */
   private titForTat(interested: ChokerPeer[]): number[] {
     return [...interested]

@@ -53,3 +53,10 @@ test('seeding with few interested peers unchokes all of them', () => {
   const d = c.rechoke([p(1, 0), p(2, 0)], 0, true);
   assert.deepEqual([...d.unchoke].sort(), [1, 2]);
 });
+
+test('a newly interested peer may be unchoked at once only while a slot (regular or optimistic) is free', () => {
+  const c = new Choker({ slots: 2, optimisticSlots: 1 });
+  assert.equal(c.hasFreeSlot([p(1, 0, { choked: false }), p(2, 0, { choked: false }), p(3, 0)]), true);
+  assert.equal(c.hasFreeSlot([p(1, 0, { choked: false }), p(2, 0, { choked: false }), p(3, 0, { choked: false }), p(4, 0)]), false);
+  assert.equal(c.hasFreeSlot([]), true);
+});
