@@ -3,7 +3,8 @@
 // and closes all of it cleanly.
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
-import { isIPv6 } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import { openStore, type PeerStore } from '../store/index.js';
 import { collectStats } from './api.js';
 import type { TrackerContext, TrackerStats } from './context.js';
@@ -49,11 +50,29 @@ function urlHost(host: string): string {
   return isIPv6(host) ? `[${host}]` : host;
 }
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/** The UDP socket's lookup: the tracker only ever sends to a packet's source address, an IP
+ *  literal, which Node's default (dns.lookup) also answers without a query, but through
+ *  process.nextTick: a closure and a tick per reply. This answers literals at once, so
+ *  send() reaches the kernel synchronously; anything else goes to dns.lookup as before. */
+function literalLookup(address: string, options: unknown, callback: LookupCallback): void {
+  const family = isIP(address);
+  if (family !== 0) callback(null, address, family);
+  else dnsLookup(address, options as never, callback as never);
+}
+
 function bindUdp(host: string, port: number): Promise<Socket> {
   // Big kernel buffers: a burst of announces queues instead of being dropped (each drop costs
   // a client a retransmit timeout of 15 s or more, BEP 15). The kernel caps them at
   // net.core.rmem_max / wmem_max.
-  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false, recvBufferSize: UDP_SOCKET_BUFFER_BYTES, sendBufferSize: UDP_SOCKET_BUFFER_BYTES });
+  const socket = createSocket({
+    type: isIPv6(host) ? 'udp6' : 'udp4',
+    ipv6Only: false,
+    recvBufferSize: UDP_SOCKET_BUFFER_BYTES,
+    sendBufferSize: UDP_SOCKET_BUFFER_BYTES,
+    lookup: literalLookup as never,
+  });
   return new Promise((resolve, reject) => {
     socket.once('error', (e) => {
       socket.close();

@@ -15,7 +15,6 @@ import {
   compactPeer,
   decodeUdpRequest,
   encodeUdpAnnounceReply,
-  encodeUdpConnectReply,
   encodeUdpError,
   encodeUdpScrapeReply,
   type ScrapeCounts,
@@ -23,7 +22,7 @@ import {
   type AnnounceEvent,
   type UdpScrapeRequest,
 } from '../protocol/index.js';
-import { FAMILY_V4, FAMILY_V6, type AnnounceInput, type AnnounceOutput } from '../store/index.js';
+import { FAMILY_V4, FAMILY_V6, type AnnounceInput } from '../store/index.js';
 import { isTrusted } from './client-address.js';
 import { NOT_TRACKED, type TrackerContext } from './context.js';
 import { MAX_UDP_PEERS_V4, MAX_UDP_PEERS_V6, normalizeIp } from './options.js';
@@ -35,13 +34,17 @@ export function createUdpHandler(ctx: TrackerContext, socket: Socket): (msg: Buf
   const { opts, store, connectionIds } = ctx;
   // No callback: Node then sends synchronously when it can, without a completion round
   // through the event loop; a send error surfaces as the socket's 'error' event (counted).
+  // The socket's lookup answers IP literals synchronously (tracker.ts), so there is no
+  // dns.lookup tick per reply either. Every reply is a fresh buffer: a send the kernel
+  // cannot take at once is queued by libuv with a pointer to the bytes, so a reused
+  // scratch buffer could be overwritten before it leaves.
   function send(buf: Buffer, rinfo: RemoteInfo): void {
     socket.send(buf, rinfo.port, rinfo.address);
   }
 
   /** An announce read straight from the packet's fixed offsets (BEP 15): no request object,
-   *  no fields the tracker does not use. */
-  function announce(msg: Buffer, rinfo: RemoteInfo, ip: string, v6: boolean): void {
+   *  no fields the tracker does not use. `src` is the source's compact address. */
+  function announce(msg: Buffer, rinfo: RemoteInfo, src: Buffer): void {
     const tid = msg.readUInt32BE(12);
     const event = msg.readUInt32BE(80);
     const port = msg.readUInt16BE(96);
@@ -57,10 +60,16 @@ export function createUdpHandler(ctx: TrackerContext, socket: Socket): (msg: Buf
       send(encodeUdpError(tid, NOT_TRACKED), rinfo);
       return;
     }
+    const v6 = src.length === 18;
+    let addr: Buffer | undefined;
     // The packet's IP field is believed only from a trusted source (loopback, a proxy).
-    let peerIp = ip;
-    if (msg.readUInt32BE(84) !== 0 && isTrusted(ip, opts.trustedProxies)) peerIp = `${msg[84]}.${msg[85]}.${msg[86]}.${msg[87]}`;
-    const addr = compactPeer(peerIp, port);
+    if (msg.readUInt32BE(84) !== 0 && isTrusted(normalizeIp(rinfo.address), opts.trustedProxies)) {
+      addr = compactPeer(`${msg[84]}.${msg[85]}.${msg[86]}.${msg[87]}`, port);
+    } else {
+      // The source's address with the port the peer listens on (the store copies it).
+      addr = src;
+      addr.writeUInt16BE(port, addr.length - 2);
+    }
     if (!addr) return;
     ctx.udpAnnounces.count++;
     const cap = v6 ? MAX_UDP_PEERS_V6 : MAX_UDP_PEERS_V4;
@@ -77,17 +86,17 @@ export function createUdpHandler(ctx: TrackerContext, socket: Socket): (msg: Buf
       withPeerIds: false,
       nowMs: opts.now(),
     };
-    const done = (out: AnnounceOutput): void => {
-      send(encodeUdpAnnounceReply(tid, opts.intervalS, out.incomplete, out.complete, v6 ? out.peers6 : out.peers4), rinfo);
-    };
     const out = store.announce(input);
     if (out instanceof Promise) {
-      out.then(done, () => {
-        ctx.counters.errors++;
-        send(encodeUdpError(tid, 'tracker store error'), rinfo);
-      });
+      out.then(
+        (o) => send(encodeUdpAnnounceReply(tid, opts.intervalS, o.incomplete, o.complete, v6 ? o.peers6 : o.peers4), rinfo),
+        () => {
+          ctx.counters.errors++;
+          send(encodeUdpError(tid, 'tracker store error'), rinfo);
+        },
+      );
     } else {
-      done(out);
+      send(encodeUdpAnnounceReply(tid, opts.intervalS, out.incomplete, out.complete, v6 ? out.peers6 : out.peers4), rinfo);
     }
   }
 
@@ -110,23 +119,28 @@ export function createUdpHandler(ctx: TrackerContext, socket: Socket): (msg: Buf
       // Too short, too long or not ours: dropped, no reply at all.
       if (msg.length < 16 || msg.length > MAX_REQUEST_SIZE + 1024) return;
       const action = msg.readUInt32BE(8);
-      const ip = normalizeIp(rinfo.address);
-      const v6 = ip !== rinfo.address ? false : rinfo.family === 'IPv6';
+      if (action > ACTION_SCRAPE) return;
+      // The source's compact address (IP, port): what its connection id is a MAC of.
+      const src = compactPeer(rinfo.address, rinfo.port);
+      if (!src) return;
       const now = opts.now();
       if (action === ACTION_CONNECT) {
         if (msg.readUInt32BE(0) !== PROTOCOL_ID_HI || msg.readUInt32BE(4) !== PROTOCOL_ID_LO) return;
-        send(encodeUdpConnectReply(msg.readUInt32BE(12), connectionIds.issue(ip, rinfo.port, now)), rinfo);
+        const reply = Buffer.allocUnsafe(CONNECT_REPLY_SIZE);
+        reply.writeUInt32BE(ACTION_CONNECT, 0);
+        reply.writeUInt32BE(msg.readUInt32BE(12), 4);
+        connectionIds.issueFor(src, 0, src.length, now, reply, 8);
+        send(reply, rinfo);
         return;
       }
-      if (action !== ACTION_ANNOUNCE && action !== ACTION_SCRAPE) return;
       if (action === ACTION_ANNOUNCE && msg.length < ANNOUNCE_REQUEST_SIZE) return;
-      if (!connectionIds.verify(msg, 0, ip, rinfo.port, now)) {
+      if (!connectionIds.verifyFor(msg, 0, src, 0, src.length, now)) {
         send(encodeUdpError(msg.readUInt32BE(12), BAD_CONNECTION_ID, CONNECT_REPLY_SIZE), rinfo);
         return;
       }
       // BEP 41 options after an announce are ignored.
       if (action === ACTION_ANNOUNCE) {
-        announce(msg, rinfo, ip, v6);
+        announce(msg, rinfo, src);
         return;
       }
       let req;

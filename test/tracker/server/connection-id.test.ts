@@ -31,3 +31,24 @@ test('ids differ per address and per window', () => {
   assert.equal(seen.size, 1000);
   assert.notDeepEqual(ids.issue('10.0.0.1', 1, T), ids.issue('10.0.0.1', 1, T + W));
 });
+
+test('IPv6 sources get ids of their own; an IPv4-mapped source is its IPv4 address', () => {
+  const ids = new ConnectionIds(Buffer.alloc(16, 7));
+  const id6 = ids.issue('2001:db8::1', 6881, T);
+  assert.ok(ids.verify(id6, 0, '2001:db8::1', 6881, T + 1));
+  assert.ok(!ids.verify(id6, 0, '2001:db8::2', 6881, T));
+  const id4 = ids.issue('192.0.2.1', 6881, T);
+  assert.ok(ids.verify(id4, 0, '::ffff:192.0.2.1', 6881, T));
+  assert.ok(!ids.verify(id4, 0, '2001:db8::1', 6881, T));
+});
+
+test('the compact-address API agrees with the text one, at any offset', () => {
+  const ids = new ConnectionIds(Buffer.alloc(32, 1));
+  const addr = Buffer.from([0, 192, 0, 2, 1, 0x1a, 0xe1]); // 192.0.2.1:6881 at offset 1
+  const out = Buffer.alloc(12);
+  ids.issueFor(addr, 1, 6, T, out, 4);
+  assert.deepEqual(out.subarray(4), ids.issue('192.0.2.1', 6881, T));
+  assert.ok(ids.verifyFor(out, 4, addr, 1, 6, T + W));
+  assert.ok(!ids.verifyFor(out, 4, addr, 1, 6, T + 2 * W));
+  assert.ok(!ids.verifyFor(out.subarray(0, 11), 4, addr, 1, 6, T), 'short input');
+});
