@@ -51,6 +51,8 @@ export interface NodeLimits {
   maxDialsInFlight: number;
   /** Choker slots (regular unchokes). */
   uploadSlots: number;
+  /** Upload rate limit per torrent, bytes/s of piece data; 0: none. */
+  maxUploadRateBps: number;
 }
 
 export const DEFAULT_LIMITS: NodeLimits = {
@@ -58,4 +60,5 @@ export const DEFAULT_LIMITS: NodeLimits = {
   maxPeersGlobal: MAX_PEERS_GLOBAL,
   maxDialsInFlight: MAX_DIALS_IN_FLIGHT,
   uploadSlots: 4,
+  maxUploadRateBps: 0,
 };

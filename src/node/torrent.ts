@@ -92,7 +92,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
     const peers = [...(opts.peers ?? []), ...(source.kind === 'magnet' ? source.magnet.peers : [])];
     this.initialPeers = peers.map(parseHostPort).filter((p): p is { ip: string; port: number } => p !== null);
     this.downloader = new Downloader(this);
-    this.uploader = new Uploader(this, this.limits.uploadSlots);
+    this.uploader = new Uploader(this, this.limits.uploadSlots, this.limits.maxUploadRateBps);
     this.metadata = new MetadataExchange(this.infoHash, () => this.meta?.infoBytes ?? null, (b) => void this.gotMetadata(b));
     this.pm = new PeerManager({
       infoHash: this.infoHash,

@@ -1,7 +1,7 @@
 // The upload side of a torrent: answers requests from verified pieces (reads through a
 // small cache of piece chunks, sends zero-copy, respects socket backpressure), honours
 // cancel, rejects what it will not serve (BEP 6), and runs the choker.
-import { Choker, judgeRequest, type ChokerPeer } from '../peer/upload/index.js';
+import { Choker, UploadRateLimit, judgeRequest, type ChokerPeer } from '../peer/upload/index.js';
 import { ipToBytes } from '../peer/index.js';
 import { allowedFastSet } from '../peer/wire/index.js';
 import { MAX_READS_IN_FLIGHT_PER_PEER } from './config.js';
@@ -23,12 +23,19 @@ export class Uploader {
   private cacheBytes = 0;
   private readonly choker: Choker;
   private stopped = false;
+  /** The upload rate limit, if any; while it holds blocks back, one timer pumps again. */
+  private readonly limit: UploadRateLimit | null;
+  private limitTimer: NodeJS.Timeout | null = null;
+  /** Where the next limited pump round starts, so no peer always goes first. */
+  private rotate = 0;
 
   constructor(
     private readonly t: TorrentContext,
     slots: number,
+    maxUploadRateBps = 0,
   ) {
     this.choker = new Choker({ slots });
+    this.limit = maxUploadRateBps > 0 ? new UploadRateLimit(maxUploadRateBps, t.now()) : null;
   }
 
   onRequest(peer: Peer, index: number, begin: number, length: number): void {
@@ -81,7 +88,15 @@ export class Uploader {
   pump(peer: Peer): void {
     const conn = peer.conn;
     while (!peer.closed && !this.stopped && peer.uploads.size > 0 && peer.readsInFlight < MAX_READS_IN_FLIGHT_PER_PEER && conn.writableBytes < SEND_BUFFER_BYTES) {
+      if (this.limit) {
+        const now = this.t.now();
+        if (!this.limit.ready(now)) {
+          this.pumpLater(this.limit.waitMs(now));
+          return;
+        }
+      }
       const r = peer.uploads.shift()!;
+      this.limit?.take(r.length, this.t.now());
       const chunkStart = r.begin - (r.begin % READ_CHUNK);
       peer.readsInFlight++;
       this.readChunk(r.piece, chunkStart).then(
@@ -105,6 +120,19 @@ export class Uploader {
         },
       );
     }
+  }
+
+  /** The rate limit held blocks back: pump every peer once it allows more. */
+  private pumpLater(ms: number): void {
+    if (this.limitTimer || this.stopped) return;
+    this.limitTimer = setTimeout(() => {
+      this.limitTimer = null;
+      const peers = [...this.t.peers.values()];
+      if (peers.length === 0) return;
+      this.rotate = (this.rotate + 1) % peers.length;
+      for (let i = 0; i < peers.length; i++) this.pump(peers[(this.rotate + i) % peers.length]!);
+    }, Math.max(1, ms));
+    this.limitTimer.unref();
   }
 
   private readChunk(piece: number, start: number): Promise<Buffer> {
@@ -184,6 +212,8 @@ export class Uploader {
 
   stop(): void {
     this.stopped = true;
+    if (this.limitTimer) clearTimeout(this.limitTimer);
+    this.limitTimer = null;
     this.cache.clear();
     this.cacheBytes = 0;
   }

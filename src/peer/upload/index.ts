@@ -19,3 +19,4 @@ export {
   type ServeVerdict,
   type UploadRequest,
 } from './serve.js';
+export { UploadRateLimit } from './rate-limit.js';
