@@ -80,6 +80,10 @@ test('SIGKILL mid-download: every piece reported verified is still verified afte
   }
 });
 
+// The writer starts piece 1's write once a snapshot holds writes (after it copied the
+// verified pieces), and pins every mtime to one whole second (a 1 s-timestamp file system),
+// so the file looks unchanged since the snapshot's stamp: only the racy mark makes the
+// restart rehash it. Checked: with racy marks turned off in storage this test fails.
 test('a write racing a resume snapshot is not lost after SIGKILL', async () => {
   const { dir, cleanup } = await tempDir();
   try {
