@@ -1,6 +1,6 @@
 // The download side of a torrent: keeps each peer's request pipeline full from the piece
-// picker, assembles arriving blocks into piece buffers, verifies each piece (SHA-1 in the
-// storage's workers), writes it, and feeds hash failures to smart ban.
+// picker, assembles arriving blocks into piece buffers, verifies each piece (SHA-1 on this
+// thread), writes it, and feeds hash failures to smart ban.
 import { createHash } from 'node:crypto';
 import {
   BLOCK_SIZE,
@@ -8,13 +8,13 @@ import {
   type BlockAttribution,
   type BlockRequest,
 } from '../peer/download/index.js';
-import { defaultHashPool } from '../storage/index.js';
 import { Bitfield } from '../util/index.js';
 import type { TorrentContext } from './context.js';
 import type { Peer } from './peer.js';
 
-/** Spare piece buffers kept for reuse, so a steady download allocates nothing per piece. */
-const SPARE_PIECE_BUFFERS = 8;
+/** Spare piece buffers kept for reuse, so a steady download allocates nothing per piece:
+ *  up to this many bytes' worth (at least 8 buffers). */
+const SPARE_PIECE_BYTES = 32 * 1024 * 1024;
 
 /** Piece writes handed to storage at once (see write()). */
 const WRITES_IN_FLIGHT = 2;
@@ -186,14 +186,15 @@ export class Downloader {
     this.fill(peer);
   }
 
-  /** A buffer of a whole piece length that owns its memory (the hash pool moves it to a
-   *  worker and back instead of copying); the piece uses its first pieceSize bytes. */
+  /** A buffer of a whole piece length (its own memory, outside Node's pool slabs); the
+   *  piece uses its first pieceSize bytes. */
   private allocPiece(): Buffer {
     return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.t.meta!.pieceLength);
   }
 
   private recycle(buf: Buffer): void {
-    if (buf.length === this.t.meta?.pieceLength && this.spare.length < SPARE_PIECE_BUFFERS) this.spare.push(buf);
+    const len = this.t.meta?.pieceLength;
+    if (buf.length === len && this.spare.length < Math.max(8, SPARE_PIECE_BYTES / len)) this.spare.push(buf);
   }
 
   private async verify(index: number, buf: Buffer): Promise<void> {
@@ -207,14 +208,17 @@ export class Downloader {
       for (const p of this.t.peers.values()) p.conn.pauseReading();
     }
     const senders = pk.sendersOf(index);
-    let data = buf;
     try {
-      // SHA-1 in a worker; the buffer travels there and back without a copy.
-      const r = await defaultHashPool().hashReusable(buf, size, size);
-      data = r.data;
+      // SHA-1 here on the event loop, not in a worker: the round trip of a piece to a worker
+      // and back cost more CPU than it spared this thread, and the workers' start-up on top
+      // (docs/peer-engine.md, "Where the leecher's CPU goes"). 1 MiB hashes in ~0.6 ms.
+      const piece = buf.subarray(0, size);
+      const digest = createHash('sha1').update(piece).digest();
+      // Act on it after the read that completed the piece is dispatched (as when the hash
+      // came back from a worker): a failure may ban and close peers.
+      await null;
       if (this.stopped) return;
-      const piece = data.subarray(0, size);
-      if (!r.digests.equals(meta.pieces.subarray(index * 20, index * 20 + 20))) {
+      if (!digest.equals(meta.pieces.subarray(index * 20, index * 20 + 20))) {
         this.hashFailed(index, piece, senders);
         return;
       }
@@ -239,7 +243,7 @@ export class Downloader {
         this.readingPaused = false;
         for (const p of this.t.peers.values()) p.conn.resumeReading();
       }
-      if (data.buffer.byteLength > 0) this.recycle(data);
+      this.recycle(buf);
     }
   }
 
