@@ -37,6 +37,7 @@ async function interestedToUnchoke(p: ScriptedPeer): Promise<number> {
   const from = p.received.length;
   const sentAt = p.send({ type: 'interested' });
   const got = await p.waitFor((m) => m.type === 'unchoke', 12_000, from);
+  if (process.env.STA_DEBUG) console.log(`UNCHOKE ${(got.at - sentAt).toFixed(2)} ms after INTERESTED`);
   return got.at - sentAt;
 }
 
