@@ -266,9 +266,11 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
       onClose: (info) => this.detach(peer, info),
       requestRechoke: () => this.requestRechoke(),
     });
-    conn.start();
+    // Our availability first (BEP 3/6), then read: messages that came with the peer's
+    // handshake would otherwise make us send INTERESTED and REQUESTs before it.
     conn.sendAvailability(this.storage?.have ?? null);
     this.uploader.offerAllowedFast(peer);
+    conn.start();
     this.emit('peer-connected', { address, incoming: conn.incoming, ...(peer.client ? { client: peer.client } : {}) });
     this.requestRechoke();
   }

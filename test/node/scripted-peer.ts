@@ -30,6 +30,9 @@ export interface ScriptOptions {
   fast?: boolean;
   /** What to send right after the handshake (default: have-none with BEP 6). */
   hello?: WireMessage[];
+  /** Send `hello` in the same write as our handshake, before the remote's arrives (so
+   *  it reaches the remote in the same read as the handshake). */
+  eager?: boolean;
 }
 
 function drive(socket: Socket, opts: ScriptOptions, onReady: (p: ScriptedPeer) => void): void {
@@ -63,7 +66,9 @@ function drive(socket: Socket, opts: ScriptOptions, onReady: (p: ScriptedPeer) =
     },
   };
   const fast = opts.fast ?? true;
-  socket.write(encodeHandshake({ infoHash: opts.infoHash, peerId: Buffer.concat([Buffer.from('-SC0001-'), randomBytes(12)]), extensions: { fast, extended: false } }));
+  const hello = opts.hello ?? (fast ? [{ type: 'have-none' } as const] : []);
+  const hs = encodeHandshake({ infoHash: opts.infoHash, peerId: Buffer.concat([Buffer.from('-SC0001-'), randomBytes(12)]), extensions: { fast, extended: false } });
+  socket.write(opts.eager ? Buffer.concat([hs, ...hello.map((m) => encodeMessage(m))]) : hs);
   socket.on('data', (chunk: Buffer) => {
     const at = performance.now();
     if (head) {
@@ -73,7 +78,7 @@ function drive(socket: Socket, opts: ScriptOptions, onReady: (p: ScriptedPeer) =
       peer.handshakeAt = at;
       chunk = head.subarray(HANDSHAKE_LENGTH);
       head = null;
-      for (const m of opts.hello ?? (fast ? [{ type: 'have-none' } as const] : [])) peer.send(m);
+      if (!opts.eager) for (const m of hello) peer.send(m);
       onReady(peer);
     }
     parser.push(chunk);
