@@ -80,8 +80,11 @@ export class Uploader {
     }
   }
 
+  /** CANCEL: a request still queued is dropped. BEP 6: "each request is guaranteed to
+   *  result in exactly one response", cancelled ones included, so a dropped one is
+   *  answered with REJECT (as libtorrent does); one already being read is sent. */
   onCancel(peer: Peer, index: number, begin: number, length: number): void {
-    peer.uploads.cancel(index, begin, length);
+    if (peer.uploads.cancel(index, begin, length) && peer.conn.fast) peer.conn.sendReject(index, begin, length);
   }
 
   /** Sends queued blocks while the socket takes them. */
