@@ -19,6 +19,15 @@ const SPARE_PIECE_BYTES = 32 * 1024 * 1024;
 /** Piece writes handed to storage at once (see write()). */
 const WRITES_IN_FLIGHT = 1;
 
+/** One write call takes at most this much of a run of neighbouring pieces (see pumpWrites). */
+const MAX_WRITE_RUN_BYTES = 4 * 1024 * 1024;
+
+interface PendingWrite {
+  piece: Buffer;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 /** Bytes of complete pieces waiting for their hash check or their write. Past this, we
  *  stop reading from peers (TCP then slows them) until the disk catches up to half: the
  *  leecher's memory stays bounded whatever the network outruns. */
@@ -30,7 +39,8 @@ export class Downloader {
   /** Pieces being hashed or written. */
   private readonly verifying = new Set<number>();
   private verifyingBytes = 0;
-  private readonly writeQueue: { index: number; piece: Buffer; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Verified pieces waiting for their write, by index, oldest first (Map order). */
+  private readonly writeQueue = new Map<number, PendingWrite>();
   private writesInFlight = 0;
   private readingPaused = false;
   private stopped = false;
@@ -254,20 +264,47 @@ export class Downloader {
    *  is gone, and the copy (not the queue) is what bounds the writing thread anyway. */
   private write(index: number, piece: Buffer): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.writeQueue.push({ index, piece, resolve, reject });
+      this.writeQueue.set(index, { piece, resolve, reject });
       this.pumpWrites();
     });
   }
 
+  /** Starts the oldest queued write, together with the queued pieces next to it (the
+   *  picker takes equally rare pieces an extent at a time, so they finish as neighbours):
+   *  one writev per run instead of a write per piece. Each write costs ~0.1 ms of the
+   *  event loop (promises, the thread pool's round trip) whatever its size, which made
+   *  16 KiB pieces crawl. */
   private pumpWrites(): void {
     const st = this.t.storage;
-    while (st && this.writesInFlight < WRITES_IN_FLIGHT && this.writeQueue.length > 0) {
-      const w = this.writeQueue.shift()!;
+    while (st && this.writesInFlight < WRITES_IN_FLIGHT && this.writeQueue.size > 0) {
+      const q = this.writeQueue;
+      let first = q.keys().next().value as number;
+      let last = first;
+      let bytes = q.get(first)!.piece.length;
+      while (bytes < MAX_WRITE_RUN_BYTES && q.has(last + 1)) bytes += q.get(++last)!.piece.length;
+      while (bytes < MAX_WRITE_RUN_BYTES && q.has(first - 1)) bytes += q.get(--first)!.piece.length;
+      const run: PendingWrite[] = [];
+      for (let i = first; i <= last; i++) {
+        run.push(q.get(i)!);
+        q.delete(i);
+      }
       this.writesInFlight++;
-      st.writePiece(w.index, w.piece).then(w.resolve, w.reject).finally(() => {
-        this.writesInFlight--;
-        this.pumpWrites();
-      });
+      st.writePieces(
+        first,
+        run.map((w) => w.piece),
+      )
+        .then(
+          () => {
+            for (const w of run) w.resolve();
+          },
+          (e: unknown) => {
+            for (const w of run) w.reject(e);
+          },
+        )
+        .finally(() => {
+          this.writesInFlight--;
+          this.pumpWrites();
+        });
     }
   }
 

@@ -341,15 +341,47 @@ export class Storage {
   /** Writes a piece the caller has verified, then marks it had and schedules a resume
    *  save. A piece already verified is not written again. */
   async writePiece(index: number, data: Buffer): Promise<void> {
+    return this.writePieces(index, [data]);
+  }
+
+  /**
+   * Writes verified pieces `first`, `first + 1`, ... (one buffer each, in order) with one
+   * positional writev per file they touch instead of one write per piece, then marks them
+   * had. Pieces already verified or being written are skipped (the run is split around
+   * them). Resolves when every piece of the run is written.
+   */
+  async writePieces(first: number, pieces: readonly Buffer[]): Promise<void> {
     this.assertOpen();
-    const len = this.layout.pieceLength(index);
-    if (data.length !== len) throw new StorageError('STORAGE_BAD_PIECE', `piece ${index} is ${len} bytes, got ${data.length}`);
-    if (this.have.has(index)) return;
-    const running = this.writing.get(index);
-    if (running) return running;
-    const w = this.doWrite(index, data).finally(() => this.writing.delete(index));
-    this.writing.set(index, w);
-    return w;
+    for (let k = 0; k < pieces.length; k++) {
+      const len = this.layout.pieceLength(first + k);
+      if (pieces[k]!.length !== len) throw new StorageError('STORAGE_BAD_PIECE', `piece ${first + k} is ${len} bytes, got ${pieces[k]!.length}`);
+    }
+    const waits: Promise<void>[] = [];
+    let runStart = -1;
+    const flush = (end: number) => {
+      if (runStart < 0) return;
+      const from = runStart;
+      const w = this.doWrite(from, pieces.slice(from - first, end - first)).finally(() => {
+        for (let i = from; i < end; i++) if (this.writing.get(i) === w) this.writing.delete(i);
+      });
+      for (let i = from; i < end; i++) this.writing.set(i, w);
+      waits.push(w);
+      runStart = -1;
+    };
+    for (let k = 0; k < pieces.length; k++) {
+      const i = first + k;
+      const running = this.writing.get(i);
+      if (this.have.has(i) || running) {
+        flush(i);
+        if (running) waits.push(running);
+      } else if (runStart < 0) {
+        runStart = i;
+      }
+    }
+    flush(first + pieces.length);
+    if (waits.length === 1) return waits[0];
+    const results = await Promise.allSettled(waits);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
   /** Bytes [begin, begin+length) of a verified piece. */
@@ -415,21 +447,25 @@ export class Storage {
     if (this.wantedPieces.has(p)) this.wantedLeft += this.layout.pieceLength(p);
   }
 
-  private async doWrite(index: number, data: Buffer): Promise<void> {
+  /** Writes the consecutive pieces `pieces` (starting at piece `index`) and marks them had. */
+  private async doWrite(index: number, pieces: readonly Buffer[]): Promise<void> {
     while (this.gate) await this.gate; // a resume snapshot is being taken
     this.assertOpen();
     this.inflightWrites++;
+    const last = index + pieces.length - 1;
     try {
       const start = index * this.meta.pieceLength;
-      // allSettled: no write of this piece may still run once it counts as done or failed.
+      let total = 0;
+      for (const p of pieces) total += p.length;
+      // allSettled: no write of these pieces may still run once they count as done or failed.
       const results = await Promise.allSettled(
-        this.layout.spans(start, data.length).map((sp) => {
+        this.layout.spans(start, total).map((sp) => {
           const s = this.files[sp.file]!;
           if (s.kept === Kept.None) return undefined;
-          const chunk = data.subarray(sp.bufOffset, sp.bufOffset + sp.length);
+          const chunks = slices(pieces, sp.bufOffset, sp.length);
           if (s.kept === Kept.Part) {
             this.partWritten = true;
-            const writePart = () => this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => writeAll(fh, chunk, start + sp.bufOffset));
+            const writePart = () => this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => writevAll(fh, chunks, start + sp.bufOffset));
             return writePart().catch(async (e: unknown) => {
               if (!(e instanceof StorageError && e.code === 'STORAGE_DATA_MISSING')) throw e;
               // The .sta folder does not exist yet (resume data kept elsewhere).
@@ -446,7 +482,7 @@ export class Storage {
                 s.oversize = false;
                 await fh.truncate(this.meta.files[sp.file]!.length);
               }
-              await writeAll(fh, chunk, sp.fileOffset);
+              await writevAll(fh, chunks, sp.fileOffset);
             });
           // Missing with its folder (not created at open, or deleted since): make it, once.
           return write().catch(async (e: unknown) => {
@@ -458,10 +494,10 @@ export class Storage {
         }),
       );
       for (const r of results) if (r.status === 'rejected') throw r.reason;
-      this.markHave(index);
+      for (let i = index; i <= last; i++) this.markHave(i);
     } catch (e) {
       if (e instanceof StorageError) throw e;
-      throw ioError(`cannot write piece ${index} to`, this.dir, e);
+      throw ioError(index === last ? `cannot write piece ${index} to` : `cannot write pieces ${index}..${last} to`, this.dir, e);
     } finally {
       if (--this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
     }
@@ -700,6 +736,48 @@ async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise
     const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
     if (bytesWritten <= 0) throw new Error('short write');
     off += bytesWritten;
+  }
+}
+
+/** Views of bytes [off, off+len) of the concatenation of `bufs` (no copy). */
+function slices(bufs: readonly Buffer[], off: number, len: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (len <= 0) break;
+    if (off >= b.length) {
+      off -= b.length;
+      continue;
+    }
+    const take = Math.min(b.length - off, len);
+    out.push(off === 0 && take === b.length ? b : b.subarray(off, off + take));
+    len -= take;
+    off = 0;
+  }
+  return out;
+}
+
+/** Positional writev of `bufs` at `position` (one buffer: a plain write), short writes
+ *  continued. At most IOV_MAX (1024) buffers go into one call. */
+async function writevAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+  if (bufs.length === 1) return writeAll(fh, bufs[0]!, position);
+  let rest = bufs;
+  while (rest.length > 0) {
+    const batch = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+    let want = 0;
+    for (const b of batch) want += b.length;
+    const { bytesWritten } = await fh.writev(batch, position);
+    if (bytesWritten <= 0) throw new Error('short write');
+    position += bytesWritten;
+    let left = bytesWritten;
+    const after: Buffer[] = [];
+    for (const b of batch) {
+      if (left >= b.length) left -= b.length;
+      else if (left > 0) {
+        after.push(b.subarray(left));
+        left = 0;
+      } else after.push(b);
+    }
+    rest = bytesWritten === want ? rest.slice(batch.length) : [...after, ...rest.slice(batch.length)];
   }
 }
 

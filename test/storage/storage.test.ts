@@ -369,3 +369,43 @@ test('a torrent of only 0-byte files is complete at once', async () => {
     await cleanup();
   }
 });
+
+test('writePieces: a run of pieces across files and the part file, one writev per file; had pieces are skipped', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const files: FileSpec[] = [
+      { path: ['a'], length: 3000 },
+      { path: ['skip'], length: 1500 },
+      { path: ['b'], length: 700 },
+      { path: ['c'], length: 4000 },
+    ];
+    const { meta, payload } = makeMeta({ name: 'run', files, pieceLength: 1024 });
+    // 9200 bytes: pieces 0..8, the last one 1008 bytes; 'skip' (3000..4499) goes to the part file.
+    const st = await Storage.open(meta, { dir, wantedFiles: [true, false, true, true] });
+    await st.check();
+    const all = Array.from({ length: meta.pieceCount }, (_, i) => piece(meta, payload, i));
+    // A wrong length fails the whole call before anything is written.
+    await assert.rejects(st.writePieces(0, [all[0]!, all[1]!.subarray(1)]), { code: 'STORAGE_BAD_PIECE' });
+    assert.equal(st.have.isEmpty(), true);
+    await st.writePiece(4, all[4]!);
+    // 2..8 in one call: piece 4 (had) splits it into 2..3 and 5..8.
+    await st.writePieces(2, all.slice(2));
+    await st.writePieces(0, all.slice(0, 2));
+    for (let i = 0; i < meta.pieceCount; i++) {
+      if (st.wantedPieces.has(i)) assert.equal(st.have.has(i), true, `piece ${i}`);
+      assert.deepEqual(await st.readBlock(i, 0, all[i]!.length), all[i]!, `piece ${i} reads back`);
+    }
+    assert.equal(st.isComplete(), true);
+    await st.close();
+    assert.deepEqual(await readFile(join(dir, 'run', 'a')), payload.subarray(0, 3000));
+    assert.deepEqual(await readFile(join(dir, 'run', 'b')), payload.subarray(4500, 5200));
+    assert.deepEqual(await readFile(join(dir, 'run', 'c')), payload.subarray(5200));
+    await assert.rejects(stat(join(dir, 'run', 'skip')), { code: 'ENOENT' });
+    // The restart trusts what was written.
+    const again = await Storage.open(meta, { dir, wantedFiles: [true, false, true, true] });
+    assert.deepEqual(await again.check(), { fromResume: true, havePieces: meta.pieceCount, rehashedPieces: 0 });
+    await again.close();
+  } finally {
+    await cleanup();
+  }
+});

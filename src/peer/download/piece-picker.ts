@@ -37,6 +37,9 @@ export interface PickerOptions {
   maxPartials?: number;
 }
 
+/** Equally rare pieces are picked an extent of this many bytes at a time (see rebuildOrder). */
+export const EXTENT_BYTES = 4 * 1024 * 1024;
+
 const FREE = 0;
 const REQUESTED = 1;
 const RECEIVED = 2;
@@ -92,6 +95,9 @@ export class PiecePicker {
   private readonly candKey: Float64Array;
   /** Untouched pieces in picking order (see rebuildOrder). */
   private readonly order: Uint32Array;
+  /** Pieces per extent (EXTENT_BYTES, at least 1) and each extent's random start. */
+  private readonly extentPieces: number;
+  private readonly extentRot: Uint32Array;
   private orderLen = 0;
   private cursor = 0;
   private orderDirty = true;
@@ -108,6 +114,8 @@ export class PiecePicker {
     this.maxPartials = opts.maxPartials ?? Infinity;
     this.candKey = new Float64Array(opts.pieceCount);
     this.order = new Uint32Array(opts.pieceCount);
+    this.extentPieces = Math.max(1, Math.floor(EXTENT_BYTES / opts.pieceLength));
+    this.extentRot = new Uint32Array(Math.ceil(opts.pieceCount / this.extentPieces));
     this.recountUntouched();
   }
 
@@ -235,18 +243,41 @@ export class PiecePicker {
   }
 
   /** Sorts the untouched pieces by availability with a random tie-break: one number per
-   *  piece (availability 11 bits, random 10 bits, index 32 bits) and one native sort. Picks
+   *  piece (availability 11 bits, random 10 bits, position 32 bits) and one native sort. Picks
    *  then walk this order; it is rebuilt when pieces return to the pool, peers come or go,
-   *  or enough HAVEs changed availability (a slightly stale order only blurs "rarest"). */
+   *  or enough HAVEs changed availability (a slightly stale order only blurs "rarest").
+   *  The random tie-break is drawn per extent of EXTENT_BYTES (libtorrent's piece extent
+   *  affinity), with a random rotation inside it: equally rare pieces are taken a whole
+   *  extent at a time, in index order from a random start, so finished pieces are mostly
+   *  neighbours the downloader writes with one call (and a disk seeks less), while which
+   *  extent comes first, and where in it, stays random. */
   private rebuildOrder(): void {
     let n = 0;
+    const e = this.extentPieces;
+    const rots = this.extentRot;
+    let tie = 0;
     for (let i = 0; i < this.pieceCount; i++) {
+      const x = Math.floor(i / e);
+      const start = x * e;
+      const len = Math.min(e, this.pieceCount - start);
+      if (i === start) {
+        tie = Math.floor(this.random() * 1024);
+        rots[x] = Math.floor(this.random() * len);
+      }
       if (!this.isUntouched(i)) continue;
       const avail = Math.min(this.availability[i]!, 2047);
-      this.candKey[n++] = (avail * 1024 + Math.floor(this.random() * 1024)) * 2 ** 32 + i;
+      // Position inside the extent counted from its random start (wrapping around).
+      const pos = start + ((i - start - rots[x]! + len) % len);
+      this.candKey[n++] = (avail * 1024 + tie) * 2 ** 32 + pos;
     }
     const keys = this.candKey.subarray(0, n).sort();
-    for (let k = 0; k < n; k++) this.order[k] = keys[k]! % 2 ** 32;
+    for (let k = 0; k < n; k++) {
+      const pos = keys[k]! % 2 ** 32;
+      const x = Math.floor(pos / e);
+      const start = x * e;
+      const len = Math.min(e, this.pieceCount - start);
+      this.order[k] = start + ((pos - start + rots[x]!) % len);
+    }
     this.orderLen = n;
     this.cursor = 0;
     this.orderDirty = false;

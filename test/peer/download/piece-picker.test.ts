@@ -244,3 +244,37 @@ test('never more pieces in progress than maxPartials', () => {
   pk.pieceVerified(reqs[0]!.piece);
   assert.equal(new Set(pk.pickBlocks(a, 100).map((r) => r.piece)).size, 1, 'one slot freed, one new piece');
 });
+
+test('equally rare pieces come a 4 MiB extent at a time, in index order from a random start', () => {
+  const pieceLength = 1024 * 1024; // 4 pieces per extent
+  const n = 38; // the last extent is short (2 pieces)
+  const firsts = new Set<number>();
+  for (let seed = 1; seed <= 12; seed++) {
+    const pk = new PiecePicker({ pieceCount: n, pieceLength, totalLength: n * pieceLength, have: new Bitfield(n), random: seeded(seed) });
+    const a = peer(1, n, 'all');
+    pk.peerHasAll(a.has);
+    const order: number[] = [];
+    for (;;) {
+      const reqs = pk.pickBlocks(a, pieceLength / BLOCK_SIZE);
+      if (reqs.length === 0) break;
+      const piece = reqs[0]!.piece;
+      assert.ok(reqs.every((r) => r.piece === piece), 'one whole piece per pick');
+      order.push(piece);
+      for (const r of reqs) pk.blockReceived(1, r.piece, r.begin);
+      pk.pieceVerified(piece);
+    }
+    assert.deepEqual([...order].sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i), 'every piece once');
+    firsts.add(order[0]!);
+    // Each extent's pieces are picked back to back, each the next index after the one
+    // before, wrapping around inside the extent.
+    for (let k = 0; k < n; ) {
+      const start = order[k]! - (order[k]! % 4);
+      const len = Math.min(4, n - start);
+      for (let j = 1; j < len; j++) {
+        assert.equal(order[k + j], start + ((order[k]! - start + j) % len), `seed ${seed}: ${order.join(',')}`);
+      }
+      k += len;
+    }
+  }
+  assert.ok(firsts.size > 4, `only ${firsts.size} distinct first picks`);
+});
