@@ -32,6 +32,10 @@ export interface TrackerOptions {
   now?: () => number;
   /** Key of the UDP connection-id MAC (default: random per process). */
   udpSecret?: Uint8Array;
+  /** HTTP idle keep-alive and whole-request timeouts, ms (defaults HTTP_KEEPALIVE_MS and
+   *  HTTP_REQUEST_TIMEOUT_MS; tests shorten them). */
+  httpKeepAliveMs?: number;
+  httpRequestTimeoutMs?: number;
   /** Serve HTTP / UDP (both by default). */
   http?: boolean;
   udp?: boolean;
@@ -45,6 +49,8 @@ export interface ResolvedOptions {
   defaultNumwant: number;
   maxNumwant: number;
   trustedProxies: ReadonlySet<string>;
+  httpKeepAliveMs: number;
+  httpRequestTimeoutMs: number;
   now: () => number;
 }
 
@@ -92,6 +98,8 @@ export function resolveOptions(o: TrackerOptions): ResolvedOptions {
     defaultNumwant: Math.min(positiveInt(o.defaultNumwant, DEFAULT_NUMWANT, 'defaultNumwant', 10_000), maxNumwant),
     maxNumwant,
     trustedProxies: new Set((o.trustedProxies ?? []).map(normalizeIp)),
+    httpKeepAliveMs: positiveInt(o.httpKeepAliveMs, HTTP_KEEPALIVE_MS, 'httpKeepAliveMs', 3_600_000) || HTTP_KEEPALIVE_MS,
+    httpRequestTimeoutMs: positiveInt(o.httpRequestTimeoutMs, HTTP_REQUEST_TIMEOUT_MS, 'httpRequestTimeoutMs', 3_600_000) || HTTP_REQUEST_TIMEOUT_MS,
     now: o.now ?? Date.now,
   };
 }

@@ -2,18 +2,17 @@
 // number, retrying when port 0 gave a number whose TCP side is taken), opens the store,
 // and closes all of it cleanly.
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { Server } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 import { openStore, type PeerStore } from '../store/index.js';
 import { collectStats } from './api.js';
 import type { TrackerContext, TrackerStats } from './context.js';
 import { TrackerServerError } from './errors.js';
-import { createHttpHandler } from './http.js';
+import { createAnnounceCore, createHttpHandler, createScrapeCore } from './http.js';
+import { createHttpFront, type HttpFront } from './http-front.js';
 import {
-  HTTP_KEEPALIVE_MS,
-  HTTP_MAX_CONNECTIONS,
-  HTTP_REQUEST_TIMEOUT_MS,
   resolveOptions,
   type ResolvedOptions,
   type TrackerOptions,
@@ -149,25 +148,32 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const wantHttp = options.http !== false;
   const wantUdp = options.udp !== false;
   let server: Server | undefined;
+  let front: HttpFront | undefined;
+  let httpServer: ReturnType<typeof createServer> | undefined;
   if (wantHttp) {
-    server = createServer(
+    const announce = createAnnounceCore(ctx);
+    const scrape = createScrapeCore(ctx);
+    // node:http answers what the lean front (http-front.ts) hands over: the API, the status
+    // page, the catalogue, and any request the front does not parse itself.
+    httpServer = createServer(
       {
-        keepAliveTimeout: HTTP_KEEPALIVE_MS,
-        requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
-        headersTimeout: HTTP_REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: opts.httpKeepAliveMs,
+        requestTimeout: opts.httpRequestTimeoutMs,
+        headersTimeout: opts.httpRequestTimeoutMs,
         // Node's default 16 KiB header cap answers a 1 MB query string with 431 by itself.
         maxHeaderSize: 16 * 1024,
       },
-      createHttpHandler(ctx),
+      createHttpHandler(ctx, announce, scrape),
     );
-    server.maxConnections = HTTP_MAX_CONNECTIONS;
-    server.maxHeadersCount = 64;
+    httpServer.maxHeadersCount = 64;
     // A client error (bad request line, oversized headers) closes that connection only.
-    server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    httpServer.on('clientError', (e: NodeJS.ErrnoException, socket) => {
       const status = e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
+    front = createHttpFront(ctx, httpServer, announce, scrape);
+    server = front.server;
   }
   let bound: { port: number; udp: Socket | undefined };
   try {
@@ -206,7 +212,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         const httpClosed = server
           ? new Promise<void>((resolve) => {
               server.close(() => resolve());
-              server.closeAllConnections();
+              front?.closeAll();
+              // It never listened: this only stops its timeout timer.
+              httpServer?.close(() => {});
+              httpServer?.closeAllConnections();
             })
           : Promise.resolve();
         const udpClosed = udp ? new Promise<void>((resolve) => udp.close(() => resolve())) : Promise.resolve();
