@@ -93,14 +93,18 @@ export class Downloader {
 
   // --- requests ---
 
-  /** Tops up the peer's pipeline to its depth. */
+  /** Tops up the peer's pipeline to its depth. Unforced (after each block) it only
+   *  compares the pipeline with the depth computed at the last refill: the depth follows
+   *  the peer's rate, which moves slowly, and the tick (forced, every second) recomputes it. */
   fill(peer: Peer, force = false): void {
     const pk = this.t.picker;
+    if (!force && peer.depth > 0 && peer.depth - peer.outstanding.size < Math.max(1, peer.depth >> 3)) return;
     if (!pk || peer.closed || this.stopped || !peer.conn.peerBitfield) return;
     const conn = peer.conn;
     if (conn.peerChoking && conn.peerAllowedFast.size === 0) return;
     if (!conn.amInterested) return;
     const depth = pipelineDepth({ rateBps: conn.downloadRate(), peerReqq: peer.reqq, snubbed: peer.snubbed });
+    peer.depth = depth;
     const need = depth - peer.outstanding.size;
     // Refill in batches: one picker pass per several blocks, not one per block.
     const batch = force ? 1 : Math.max(1, depth >> 3);
@@ -182,7 +186,7 @@ export class Downloader {
         buf = this.allocPiece();
         this.buffers.set(index, buf);
       }
-      block.copy(buf, begin);
+      buf.set(block, begin);
       this.t.addDownloaded(block.length);
       for (const id of res.cancel) {
         const other = this.t.peers.get(id);

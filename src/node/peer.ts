@@ -15,6 +15,8 @@ export class Peer implements PickerPeer {
   readonly uploads = new UploadQueue();
   readsInFlight = 0;
   snubbed = false;
+  /** Pipeline depth computed at the last refill (0: none yet; see Downloader.fill). */
+  depth = 0;
   /** When we last unchoked it (or when it connected). */
   unchokedSinceMs: number;
   /** Pieces we told this peer it may request while choked (BEP 6 allowed fast). */

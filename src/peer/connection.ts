@@ -137,9 +137,14 @@ export interface PeerConnectionEvents {
   close: [info: CloseInfo];
 }
 
-/** A key for a block: a number while it fits exactly (index below 2^21), a string past that. */
+/** A key for a block (index, begin; length when over MAX_BLOCK_LENGTH): a small
+ *  non-negative integer (a V8 Smi, hashed without a heap number) for the usual 16 KiB-aligned
+ *  block of a piece below 2^20 and 16 MiB, else a negative number while it fits exactly
+ *  (index below 2^21), a string past that. */
 function blockKey(index: number, begin: number, length: number): number | string {
-  return index < 0x200000 && length <= MAX_BLOCK_LENGTH ? index * 0x100000000 + begin : `${index}:${begin}:${length}`;
+  if (length > MAX_BLOCK_LENGTH) return `${index}:${begin}:${length}`;
+  if (index < 0x100000 && (begin & 0x3fff) === 0 && begin < 0x1000000) return index * 1024 + (begin >>> 14);
+  return index < 0x200000 ? -(index * 0x100000000 + begin) - 1 : `${index}:${begin}:${length}`;
 }
 
 export class PeerConnection extends EventEmitter<PeerConnectionEvents> {

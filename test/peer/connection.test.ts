@@ -643,3 +643,42 @@ test('choke and unchoke cycles do not lift the cap on unrequested piece data', a
   ]);
   assert.equal(info.code, 'WIRE_FLOOD', info.reason);
 });
+
+test('requests are told apart exactly: unaligned begins, begins past 16 MiB, indexes past 2^20', async () => {
+  // 2^20 + 8 pieces of 32 MiB: block keys take every path (small integer, negative, aligned or not).
+  const big = makeGeometry(2 ** 20 + 8, 32 << 20, (2 ** 20 + 8) * (32 << 20));
+  const { a, b } = await pair({ geometry: big }, { geometry: big });
+  a.sendAvailability(null);
+  b.sendAvailability(Bitfield.full(big.pieceCount));
+  await until(() => a.peerBitfield !== null && a.peerBitfield.isFull());
+  b.sendUnchoke();
+  await until(() => !a.peerChoking);
+  const asked: [number, number, number][] = [
+    [0, 0, 16384],
+    [0, 16384, 16384],
+    [1, 0, 16384],
+    [0, 1, 100],
+    [0, 1 << 24, 16384],
+    [0, (1 << 24) + 16384, 16384],
+    [2 ** 20 + 5, 0, 16384],
+    [2 ** 20 + 5, 16384, 16384],
+    [5, 0, 16384],
+  ];
+  for (const [i, begin, len] of asked) a.sendRequest(i, begin, len);
+  assert.equal(a.requestsInFlight, asked.length);
+  // Never asked for, though each lies next to (or shares a number with) one that was.
+  for (const [i, begin, len] of [[1, 16384, 16384], [0, 2, 100], [1024, 0, 16384], [2 ** 20 + 4, 0, 16384], [0, (1 << 24) + 32768, 16384]] as const) {
+    assert.equal(a.isRequested(i, begin, len), false, `${i}/${begin}`);
+  }
+  const got: [number, number, boolean][] = [];
+  a.on('piece', (i, begin, _block, requested) => got.push([i, begin, requested]));
+  for (const [i, begin, len] of asked.slice(0, 7)) b.sendPiece(i, begin, Buffer.alloc(len, 1));
+  b.sendPiece(1, 16384, Buffer.alloc(16384, 2)); // unrequested
+  await until(() => got.length === 8);
+  assert.deepEqual(got, [...asked.slice(0, 7).map(([i, begin]) => [i, begin, true]), [1, 16384, false]]);
+  assert.equal(a.requestsInFlight, 2);
+  assert.equal(a.isRequested(2 ** 20 + 5, 16384, 16384), true);
+  assert.equal(a.isRequested(5, 0, 16384), true);
+  a.close();
+  b.close();
+});

@@ -33,9 +33,11 @@ export function pipelineDepth(input: DepthInput): number {
   return Math.max(Math.min(MIN_PIPELINE, reqq), Math.min(fromRate, MAX_PIPELINE, reqq));
 }
 
-/** A block's key: piece and block index in one safe integer. */
+/** A block's key: piece and block index in one integer, a small one (a V8 Smi: Map
+ *  hashes it without a heap number) for pieces below 2^20 of at most 1024 blocks. */
 export function blockKey(piece: number, begin: number): number {
-  return piece * 0x100000 + Math.floor(begin / BLOCK_SIZE);
+  const b = Math.floor(begin / BLOCK_SIZE);
+  return piece < 0x100000 && b < 1024 ? piece * 1024 + b : 0x40000000 + piece * 0x100000 + b;
 }
 
 /** Requests sent to one peer and not answered yet, oldest first. */

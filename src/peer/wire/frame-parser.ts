@@ -122,6 +122,18 @@ export class FrameParser {
       if (id < 0) return null;
       this.checkLength(id, len);
       if (this.buffered < 4 + len) return null;
+      if (id === MessageId.piece && c0.length - h >= 4 + len) {
+        // The common case, without a payload view: the block is the only view made.
+        const index = c0.readUInt32BE(h + 5);
+        const begin = c0.readUInt32BE(h + 9);
+        const g = this.geometry;
+        if (g && (index >= g.pieceCount || begin + len - 9 > pieceSize(g, index))) {
+          this.fail('WIRE_BAD_PIECE', `piece (${index}, ${begin}, ${len - 9} bytes) outside the torrent`);
+        }
+        const block = c0.subarray(h + 13, h + 4 + len);
+        this.consume(4 + len);
+        return { type: 'piece', index, begin, block };
+      }
       let payload: Buffer;
       if (c0.length - h >= 4 + len) {
         payload = c0.subarray(h + 5, h + 4 + len);

@@ -25,3 +25,20 @@ test('outstanding requests expire oldest first and match arriving blocks', () =>
   assert.ok(o.take(1, BLOCK_SIZE, BLOCK_SIZE, 60_001));
   assert.equal(o.isSnubbing(200_000, 60_000), false, 'nothing outstanding: not snubbing');
 });
+
+test('outstanding requests keep huge pieces and piece indexes apart', () => {
+  const o = new OutstandingRequests(0);
+  const reqs = [
+    { piece: 0, begin: 1024 * 16384, length: 16384 }, // block 1024 of piece 0
+    { piece: 1, begin: 0, length: 16384 },
+    { piece: 2 ** 20, begin: 0, length: 16384 },
+    { piece: 1023, begin: 1024 * 16384, length: 16384 },
+    { piece: 0, begin: 0, length: 16384 },
+  ];
+  for (const r of reqs) o.add(r, 0);
+  assert.equal(o.size, reqs.length);
+  assert.equal(o.take(1024, 0, 16384, 1), undefined, 'never asked');
+  assert.equal(o.take(0, 1025 * 16384, 16384, 1), undefined, 'never asked');
+  for (const r of reqs) assert.deepEqual(o.take(r.piece, r.begin, r.length, 1), r);
+  assert.equal(o.size, 0);
+});
