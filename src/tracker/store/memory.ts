@@ -179,12 +179,12 @@ export class MemoryStore implements PeerStore {
   }
 
   announce(a: AnnounceInput): AnnounceOutput {
-    const key = a.infoHash.toString('latin1', 0, 20);
+    const key = latin1(a.infoHash);
     let swarm = this.swarms.get(key);
     const nowS = this.seconds(a.nowMs);
     if (a.event === EVENT_STOPPED) {
       if (!swarm) return { complete: 0, incomplete: 0, peers4: EMPTY, peers6: EMPTY };
-      const p = swarm.peers.get(a.peerId.toString('latin1', 0, 20));
+      const p = swarm.peers.get(latin1(a.peerId));
       if (p) {
         // A leecher leaving with nothing left finished here, even if its `completed` was lost.
         if (!p.seeder && a.seeder) swarm.downloaded++;
@@ -202,7 +202,7 @@ export class MemoryStore implements PeerStore {
       this.swarms.set(key, swarm);
     }
     swarm.lastActivityS = nowS;
-    const id = a.peerId.toString('latin1', 0, 20);
+    const id = latin1(a.peerId);
     let self = swarm.peers.get(id);
     if (self) {
       self.lastSeenS = nowS;
@@ -290,9 +290,16 @@ export class MemoryStore implements PeerStore {
       const pos = picked[i]!;
       const key = addr[pos]!;
       if (key >= 0) {
+        // Bytes written directly: Buffer's writeUInt32BE/16BE calls checked bounds per peer.
         const ip = Math.floor(key / 65536);
-        (peers4 as Buffer).writeUInt32BE(ip, 6 * o4);
-        (peers4 as Buffer).writeUInt16BE(key - ip * 65536, 6 * o4 + 4);
+        const port = key - ip * 65536;
+        const o = 6 * o4;
+        peers4[o] = ip >>> 24;
+        peers4[o + 1] = (ip >>> 16) & 0xff;
+        peers4[o + 2] = (ip >>> 8) & 0xff;
+        peers4[o + 3] = ip & 0xff;
+        peers4[o + 4] = port >>> 8;
+        peers4[o + 5] = port & 0xff;
         if (ids4) ids4.write(list.peers[pos]!.id, 20 * o4, 20, 'latin1');
         o4++;
       } else {
@@ -443,6 +450,19 @@ export class MemoryStore implements PeerStore {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Buffer's own latin1 slicer, straight: toString(encoding, ...) first dispatches on the
+ *  encoding through a lookup that is megamorphic in a process using several encodings. */
+const latin1Slice =
+  (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice ??
+  function (this: Buffer, start: number, end: number): string {
+    return this.toString('latin1', start, end);
+  };
+
+/** The first 20 bytes (an info hash or a peer id) as a latin1 string: a Map key. */
+function latin1(b: Buffer): string {
+  return latin1Slice.call(b, 0, 20);
+}
 
 function gcd(a: number, b: number): number {
   while (b !== 0) {
