@@ -17,9 +17,45 @@ const READ_CACHE_BYTES = 16 * 1024 * 1024;
  *  to keep a loopback link busy between 'drain' events (the kernel buffer drains while
  *  we refill), small enough to bound memory per peer. */
 const SEND_BUFFER_BYTES = 2 * 1024 * 1024;
+/** Bytes of chunks one peer's unsent zero-copy blocks may keep alive; past it, blocks are
+ *  copied. A peer fetching pieces in order pins one or two chunks; 4 MiB never copies
+ *  there, and bounds what a slow, scattered reader can hold. */
+const PINNED_BYTES_PER_PEER = 4 * 1024 * 1024;
+
+/** The chunks one peer's unsent blocks are slices of, with the connection's byte count at
+ *  which the last such slice is handed to the kernel. */
+class ChunkPins {
+  bytes = 0;
+  private readonly last = new Map<Buffer, number>();
+  /** In send order (so by `end`); at most the blocks queued on the socket. */
+  private readonly order: { chunk: Buffer; end: number }[] = [];
+
+  has(chunk: Buffer): boolean {
+    return this.last.has(chunk);
+  }
+
+  /** A slice of `chunk` was queued; it is sent once `end` bytes have left. */
+  pin(chunk: Buffer, end: number): void {
+    if (!this.last.has(chunk)) this.bytes += chunk.length;
+    this.last.set(chunk, end);
+    this.order.push({ chunk, end });
+  }
+
+  /** `flushed` bytes have left the socket: unpin the chunks no unsent slice needs. */
+  release(flushed: number): void {
+    while (this.order.length > 0 && this.order[0]!.end <= flushed) {
+      const { chunk, end } = this.order.shift()!;
+      if (this.last.get(chunk) === end) {
+        this.last.delete(chunk);
+        this.bytes -= chunk.length;
+      }
+    }
+  }
+}
 
 export class Uploader {
   private readonly cache = new Map<number, Promise<Buffer>>();
+  private readonly pins = new WeakMap<Peer, ChunkPins>();
   private cacheBytes = 0;
   private readonly choker: Choker;
   private stopped = false;
@@ -90,6 +126,8 @@ export class Uploader {
   /** Sends queued blocks while the socket takes them. */
   pump(peer: Peer): void {
     const conn = peer.conn;
+    const pins = this.pinsOf(peer);
+    pins.release(conn.bytesWritten - conn.writableBytes);
     while (!peer.closed && !this.stopped && peer.uploads.size > 0 && peer.readsInFlight < MAX_READS_IN_FLIGHT_PER_PEER && conn.writableBytes < SEND_BUFFER_BYTES) {
       if (this.limit) {
         const now = this.t.now();
@@ -100,17 +138,22 @@ export class Uploader {
       }
       const r = peer.uploads.shift()!;
       this.limit?.take(r.length, this.t.now());
+      // Read the whole chunk only when it will serve more than this block: it is cached
+      // (or being read) already, or more requests of this piece are waiting. A peer asking
+      // one block here and one there then costs one block's read each, not 1 MiB.
       const chunkStart = r.begin - (r.begin % READ_CHUNK);
+      const whole = this.cache.has(this.chunkKey(r.piece, chunkStart)) || peer.uploads.waiting(r.piece) > 0;
+      const start = whole ? chunkStart : r.begin;
       peer.readsInFlight++;
-      this.readChunk(r.piece, chunkStart).then(
+      (whole ? this.readChunk(r.piece, chunkStart) : this.t.storage!.readBlock(r.piece, r.begin, r.length)).then(
         (chunk) => {
           peer.readsInFlight--;
           if (peer.closed || this.stopped) return;
-          const off = r.begin - chunkStart;
+          const off = r.begin - start;
           if (off + r.length > chunk.length) {
             conn.sendReject(r.piece, r.begin, r.length);
           } else {
-            conn.sendPiece(r.piece, r.begin, chunk.subarray(off, off + r.length));
+            this.send(peer, r.piece, r.begin, chunk, off, r.length);
             this.t.addUploaded(r.length);
           }
           this.pump(peer);
@@ -123,6 +166,34 @@ export class Uploader {
         },
       );
     }
+  }
+
+  /** Sends a block zero-copy as a slice of its chunk, unless this peer's unsent blocks
+   *  already keep PINNED_BYTES_PER_PEER of other chunks alive: then as a copy. A slice keeps
+   *  its whole chunk in memory until the kernel has taken it, so a peer that reads slowly
+   *  and asks one block from each of many pieces made 2 MiB of queued blocks hold 128 MiB
+   *  of chunks. */
+  private send(peer: Peer, piece: number, begin: number, chunk: Buffer, off: number, length: number): void {
+    const conn = peer.conn;
+    const pins = this.pinsOf(peer);
+    pins.release(conn.bytesWritten - conn.writableBytes);
+    const slice = chunk.subarray(off, off + length);
+    if (chunk.length > length && !pins.has(chunk) && pins.bytes + chunk.length > PINNED_BYTES_PER_PEER) {
+      conn.sendPiece(piece, begin, Buffer.from(slice));
+      return;
+    }
+    conn.sendPiece(piece, begin, slice);
+    pins.pin(chunk, conn.bytesWritten);
+  }
+
+  private pinsOf(peer: Peer): ChunkPins {
+    let p = this.pins.get(peer);
+    if (!p) this.pins.set(peer, (p = new ChunkPins()));
+    return p;
+  }
+
+  private chunkKey(piece: number, start: number): number {
+    return piece * 0x10000 + start / READ_CHUNK;
   }
 
   /** The rate limit held blocks back: pump every peer once it allows more. */
@@ -139,7 +210,7 @@ export class Uploader {
   }
 
   private readChunk(piece: number, start: number): Promise<Buffer> {
-    const key = piece * 0x10000 + start / READ_CHUNK;
+    const key = this.chunkKey(piece, start);
     const hit = this.cache.get(key);
     if (hit) {
       // Refresh its place in the LRU order.

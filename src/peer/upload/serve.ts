@@ -54,6 +54,8 @@ export interface UploadRequest {
 /** One peer's requests waiting to be served, in arrival order. */
 export class UploadQueue {
   private readonly q = new Map<string, UploadRequest>();
+  /** Requests waiting per piece (so the server can tell whether reading ahead pays). */
+  private readonly perPiece = new Map<number, number>();
 
   get size(): number {
     return this.q.size;
@@ -63,18 +65,33 @@ export class UploadQueue {
     const k = `${r.piece}:${r.begin}:${r.length}`;
     if (this.q.has(k)) return false; // a repeated request is served once
     this.q.set(k, r);
+    this.perPiece.set(r.piece, (this.perPiece.get(r.piece) ?? 0) + 1);
     return true;
+  }
+
+  /** How many requests for `piece` are waiting. */
+  waiting(piece: number): number {
+    return this.perPiece.get(piece) ?? 0;
+  }
+
+  private removed(piece: number): void {
+    const n = (this.perPiece.get(piece) ?? 1) - 1;
+    if (n > 0) this.perPiece.set(piece, n);
+    else this.perPiece.delete(piece);
   }
 
   /** CANCEL: true if it was still waiting (then it will not be sent). */
   cancel(piece: number, begin: number, length: number): boolean {
-    return this.q.delete(`${piece}:${begin}:${length}`);
+    if (!this.q.delete(`${piece}:${begin}:${length}`)) return false;
+    this.removed(piece);
+    return true;
   }
 
   /** Next request to serve, removed from the queue. */
   shift(): UploadRequest | undefined {
     for (const [k, r] of this.q) {
       this.q.delete(k);
+      this.removed(r.piece);
       return r;
     }
     return undefined;
@@ -87,6 +104,7 @@ export class UploadQueue {
     for (const [k, r] of this.q) {
       if (allowedFast?.has(r.piece)) continue;
       this.q.delete(k);
+      this.removed(r.piece);
       dropped.push(r);
     }
     return dropped;
@@ -94,5 +112,6 @@ export class UploadQueue {
 
   clear(): void {
     this.q.clear();
+    this.perPiece.clear();
   }
 }

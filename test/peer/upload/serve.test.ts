@@ -38,3 +38,25 @@ test('the upload queue honours cancel and empties on choke except allowed-fast',
   assert.deepEqual(q.shift(), { piece: 3, begin: 0, length: 100 });
   assert.equal(q.shift(), undefined);
 });
+
+test('the upload queue counts waiting requests per piece through push, shift, cancel, choke and clear', () => {
+  const q = new UploadQueue();
+  q.push({ piece: 2, begin: 0, length: 16384 });
+  q.push({ piece: 2, begin: 16384, length: 16384 });
+  q.push({ piece: 2, begin: 16384, length: 16384 }); // repeated: counted once
+  q.push({ piece: 5, begin: 0, length: 16384 });
+  assert.equal(q.waiting(2), 2);
+  assert.equal(q.waiting(5), 1);
+  assert.equal(q.waiting(7), 0);
+  q.shift();
+  assert.equal(q.waiting(2), 1);
+  q.cancel(2, 16384, 16384);
+  assert.equal(q.waiting(2), 0);
+  q.cancel(2, 16384, 16384);
+  assert.equal(q.waiting(2), 0, 'a cancel of nothing changes nothing');
+  q.chokeDrop(new Set());
+  assert.equal(q.waiting(5), 0);
+  q.push({ piece: 5, begin: 0, length: 16384 });
+  q.clear();
+  assert.equal(q.waiting(5), 0);
+});

@@ -1,0 +1,59 @@
+// A peer that stops reading and asks one block here and one there must not make a seed
+// hold much memory. Blocks are sent as slices of 1 MiB read chunks (zero-copy), and a
+// slice keeps its whole chunk alive until the kernel takes it: 2 MiB of such blocks queued
+// on one socket held 128 MiB of chunks (measured: +159 MiB of ArrayBuffers for one peer).
+// Now one peer's unsent slices may keep at most 4 MiB of chunks alive; past that, blocks
+// are copied.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { StaNode } from '../../src/node/index.js';
+import { createTorrent } from '../../src/torrent/index.js';
+import { makeGeometry } from '../../src/peer/wire/index.js';
+import { dialScripted } from './scripted-peer.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function arrayBuffersMiB(): number {
+  gc();
+  gc();
+  return process.memoryUsage().arrayBuffers / 1048576;
+}
+
+test('a seed holds bounded memory for a peer that asks scattered blocks and stops reading', async () => {
+  const PIECES = 128;
+  const dir = await mkdtemp(join(tmpdir(), 'sta-upmem-'));
+  const node = await StaNode.start({ port: 0, host: '127.0.0.1' });
+  try {
+    // 128 pieces of 1 MiB, all zeros (a sparse file: nothing to write).
+    const fh = await open(join(dir, 'z.bin'), 'w');
+    await fh.truncate(PIECES * 1024 * 1024);
+    await fh.close();
+    const { meta } = await createTorrent({ path: join(dir, 'z.bin'), pieceLength: 1 << 20, creationDate: null });
+    await node.add({ kind: 'metainfo', meta }, { dir, noTracker: true });
+    const before = arrayBuffersMiB();
+    const p = await dialScripted(node.port, { infoHash: meta.infoHash, geometry: makeGeometry(meta.pieceCount, meta.pieceLength, meta.length) });
+    try {
+      p.send({ type: 'interested' });
+      await p.waitFor((m) => m.type === 'unchoke', 2000);
+      p.socket.pause();
+      // Block b of every piece, then block b+1 of every piece...: 1000 requests (the queue
+      // bound), every consecutive pair in a different chunk.
+      for (let b = 0; b < 8; b++) for (let i = 0; i < PIECES; i++) p.send({ type: 'request', index: i, begin: b * 16384, length: 16384 });
+      await new Promise((r) => setTimeout(r, 2000));
+      const grown = arrayBuffersMiB() - before;
+      // The read cache (16 MiB), 4 MiB of pinned chunks, ~2.5 MiB queued on the socket.
+      assert.ok(grown < 40, `ArrayBuffers grew ${grown.toFixed(0)} MiB for one peer that asked 16 MiB`);
+    } finally {
+      p.close();
+    }
+  } finally {
+    await node.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
