@@ -4,4 +4,4 @@ export { Storage, type StorageOptions, type CheckOptions, type CheckResult } fro
 export { HashPool, defaultHashPool } from './hash-pool.js';
 export { StorageError } from './errors.js';
 export { wantedFilesFromGlobs, compileGlob } from './glob.js';
-export { DEFAULT_MAX_OPEN_FILES, RESUME_SAVE_INTERVAL_MS } from './config.js';
+export { DEFAULT_MAX_OPEN_FILES, RESUME_SAVE_INTERVAL_MS, WRITE_CHUNK_BYTES } from './config.js';

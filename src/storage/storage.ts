@@ -2,7 +2,9 @@
 // checking what is already verified (resume data first, hashing only what is unknown),
 // writing verified pieces, serving blocks of them, and keeping resume data.
 // Crash-safety reasoning: docs/storage.md.
+import { writeSync } from 'node:fs';
 import { mkdir, realpath, type FileHandle } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { dirname, resolve } from 'node:path';
 import type { Metainfo } from '../torrent/index.js';
 import { Bitfield } from '../util/index.js';
@@ -13,6 +15,9 @@ import {
   MAX_OPEN_FILES_LIMIT,
   RACY_MTIME_WINDOW_NS,
   RESUME_SAVE_INTERVAL_MS,
+  SLOW_SYNC_WRITE_MS,
+  POOL_AFTER_SLOW_WRITE_MS,
+  WRITE_CHUNK_BYTES,
 } from './config.js';
 import { StorageError, ioError } from './errors.js';
 import { FileCache } from './file-cache.js';
@@ -48,6 +53,10 @@ export interface StorageOptions {
   createFiles?: boolean;
   /** Hash pool (default: the process-wide defaultHashPool()). */
   hashPool?: HashPool;
+  /** How piece data is written: 'sync' (default) in WRITE_CHUNK_BYTES calls on this
+   *  thread, falling back to 'pool' for a while after a slow one; 'pool' on the libuv
+   *  thread pool, one positional writev per file span. See WRITE_CHUNK_BYTES. */
+  writeMode?: 'sync' | 'pool';
   /** Called when a background resume save fails (the next save retries). */
   onResumeError?: (e: StorageError) => void;
 }
@@ -103,6 +112,8 @@ export class Storage {
   private readonly cache: FileCache;
   private readonly pool: HashPool;
   private readonly opts: StorageOptions;
+  /** Until then piece writes go to the thread pool (a synchronous one was slow). */
+  private poolWritesUntil = 0;
   private partPre: DiskStat | undefined;
   private partWritten = false;
   private partStamp: FileStamp | undefined;
@@ -465,7 +476,7 @@ export class Storage {
           const chunks = slices(pieces, sp.bufOffset, sp.length);
           if (s.kept === Kept.Part) {
             this.partWritten = true;
-            const writePart = () => this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => writevAll(fh, chunks, start + sp.bufOffset));
+            const writePart = () => this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => this.writeChunks(fh, chunks, start + sp.bufOffset));
             return writePart().catch(async (e: unknown) => {
               if (!(e instanceof StorageError && e.code === 'STORAGE_DATA_MISSING')) throw e;
               // The .sta folder does not exist yet (resume data kept elsewhere).
@@ -482,7 +493,7 @@ export class Storage {
                 s.oversize = false;
                 await fh.truncate(this.meta.files[sp.file]!.length);
               }
-              await writevAll(fh, chunks, sp.fileOffset);
+              await this.writeChunks(fh, chunks, sp.fileOffset);
             });
           // Missing with its folder (not created at open, or deleted since): make it, once.
           return write().catch(async (e: unknown) => {
@@ -502,6 +513,19 @@ export class Storage {
       if (--this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
     }
     this.scheduleSave();
+  }
+
+  /** Piece data to disk (see WRITE_CHUNK_BYTES): synchronous block-sized writes here, or
+   *  one writev on the thread pool. A synchronous run that took longer than
+   *  SLOW_SYNC_WRITE_MS (the kernel throttling a writer that outruns its disk) sends the
+   *  writes of the next POOL_AFTER_SLOW_WRITE_MS to the pool, so a slow disk stalls a pool
+   *  thread, not the event loop, and the downloader's backpressure takes over. */
+  private async writeChunks(fh: FileHandle, chunks: Buffer[], position: number): Promise<void> {
+    if (this.opts.writeMode === 'pool' || performance.now() < this.poolWritesUntil) return writevAll(fh, chunks, position);
+    const t0 = performance.now();
+    writeChunksSync(fh.fd, chunks, position, WRITE_CHUNK_BYTES);
+    const ms = performance.now() - t0;
+    if (ms > SLOW_SYNC_WRITE_MS) this.poolWritesUntil = t0 + ms + POOL_AFTER_SLOW_WRITE_MS;
   }
 
   /** Reads torrent bytes [start, start+buf.length) into `buf`. Pad files and holes past a
@@ -736,6 +760,19 @@ async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise
     const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
     if (bytesWritten <= 0) throw new Error('short write');
     off += bytesWritten;
+  }
+}
+
+/** Writes `bufs` back to back at `position` of `fd`, `chunk` bytes per call. */
+function writeChunksSync(fd: number, bufs: Buffer[], position: number, chunk: number): void {
+  for (const b of bufs) {
+    let off = 0;
+    while (off < b.length) {
+      const n = writeSync(fd, b, off, Math.min(chunk, b.length - off), position);
+      if (n <= 0) throw new Error('short write');
+      off += n;
+      position += n;
+    }
   }
 }
 

@@ -370,7 +370,8 @@ test('a torrent of only 0-byte files is complete at once', async () => {
   }
 });
 
-test('writePieces: a run of pieces across files and the part file, one writev per file; had pieces are skipped', async () => {
+for (const writeMode of ['sync', 'pool'] as const) {
+test(`writePieces (${writeMode} writes): a run of pieces across files and the part file; had pieces are skipped`, async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const files: FileSpec[] = [
@@ -381,7 +382,7 @@ test('writePieces: a run of pieces across files and the part file, one writev pe
     ];
     const { meta, payload } = makeMeta({ name: 'run', files, pieceLength: 1024 });
     // 9200 bytes: pieces 0..8, the last one 1008 bytes; 'skip' (3000..4499) goes to the part file.
-    const st = await Storage.open(meta, { dir, wantedFiles: [true, false, true, true] });
+    const st = await Storage.open(meta, { dir, wantedFiles: [true, false, true, true], writeMode });
     await st.check();
     const all = Array.from({ length: meta.pieceCount }, (_, i) => piece(meta, payload, i));
     // A wrong length fails the whole call before anything is written.
@@ -409,3 +410,4 @@ test('writePieces: a run of pieces across files and the part file, one writev pe
     await cleanup();
   }
 });
+}
