@@ -441,6 +441,23 @@ async function main(): Promise<void> {
       console.log(`${sta} / ${ref}: ${parts.join(', ')}`);
     }
   }
+  // The same ratios in server CPU per announce (ref's cost over sta's: above 1 means sta is
+  // cheaper), which hold whichever side of the shared box was the bottleneck.
+  const usPer = (r: Measure | undefined): number | undefined => (r && r.perS > 0 ? (1e6 * r.cpuS) / (r.perS * r.wallS) : undefined);
+  for (const sta of ['sta-memory', 'sta-redis'] as const) {
+    const srow = table.get(sta);
+    if (!srow) continue;
+    for (const ref of refs) {
+      const rrow = table.get(ref);
+      if (!rrow) continue;
+      const parts = modes.map((m) => {
+        const a = usPer(srow[m]);
+        const b = usPer(rrow[m]);
+        return `${m} ${a && b ? (b / a).toFixed(2) + 'x' : '-'}`;
+      });
+      console.log(`${sta} vs ${ref}, CPU per announce (${ref}'s / sta's): ${parts.join(', ')}`);
+    }
+  }
   if (memPeers > 0) {
     console.log(`\n## memory store: ${fmt(memPeers)} peers in ${fmt(memSwarms)} swarms`);
     console.log(await measureMemoryStore());
