@@ -57,6 +57,8 @@ export class Uploader {
   private readonly cache = new Map<number, Promise<Buffer>>();
   private readonly pins = new WeakMap<Peer, ChunkPins>();
   private cacheBytes = 0;
+  /** Bytes of chunk reads not yet finished. */
+  private readingBytes = 0;
   private readonly choker: Choker;
   private stopped = false;
   /** The upload rate limit, if any; while it holds blocks back, one timer pumps again. */
@@ -142,7 +144,8 @@ export class Uploader {
       // (or being read) already, or more requests of this piece are waiting. A peer asking
       // one block here and one there then costs one block's read each, not 1 MiB.
       const chunkStart = r.begin - (r.begin % READ_CHUNK);
-      const whole = this.cache.has(this.chunkKey(r.piece, chunkStart)) || peer.uploads.waiting(r.piece) > 0;
+      // Chunk reads in flight are bounded by the cache's size, whatever the peers ask.
+      const whole = this.cache.has(this.chunkKey(r.piece, chunkStart)) || (peer.uploads.waiting(r.piece) > 0 && this.readingBytes + READ_CHUNK <= READ_CACHE_BYTES);
       const start = whole ? chunkStart : r.begin;
       peer.readsInFlight++;
       (whole ? this.readChunk(r.piece, chunkStart) : this.t.storage!.readBlock(r.piece, r.begin, r.length)).then(
@@ -221,6 +224,11 @@ export class Uploader {
     const st = this.t.storage!;
     const len = Math.min(READ_CHUNK, st.pieceLength(piece) - start);
     const p = st.readBlock(piece, start, len);
+    this.readingBytes += len;
+    const settled = () => {
+      this.readingBytes -= len;
+    };
+    p.then(settled, settled);
     this.cache.set(key, p);
     this.cacheBytes += len;
     p.catch(() => {
