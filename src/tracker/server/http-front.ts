@@ -291,7 +291,9 @@ export function createHttpFront(ctx: TrackerContext, httpServer: HttpServer, ann
           handOver(c, buf.subarray(off));
           return;
         }
-        c.pending = off === 0 ? buf : buf.subarray(off);
+        // Copied: a view would keep the whole read's memory alive while a slow client
+        // dawdles (thousands of connections may each hold a partial request).
+        c.pending = Buffer.from(buf.subarray(off));
         if (c.partialSinceMs === 0) c.partialSinceMs = Date.now();
         return;
       }
