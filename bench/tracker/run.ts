@@ -6,6 +6,7 @@
 //   node --import tsx bench/tracker/run.ts [options]
 //     --duration S        seconds per measurement (default 10)
 //     --targets LIST      comma list of opentracker,bittorrent-tracker,fixed-reply,sta-memory,sta-redis
+//                         (default), and sta-stub: sta's servers over a store that keeps nothing
 //     --modes LIST        comma list of http-close,http-keepalive,udp,udp-reuse (default all)
 //     --wrk-threads N     (default 2)   --wrk-connections N (default 64)
 //     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 64:
@@ -43,9 +44,11 @@ function opt(name: string, def: string): string {
 }
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const durationS = Number(opt('duration', '10'));
-const ALL_TARGETS = ['opentracker', 'bittorrent-tracker', 'fixed-reply', 'sta-memory', 'sta-redis'] as const;
+const ALL_TARGETS = ['opentracker', 'bittorrent-tracker', 'fixed-reply', 'sta-memory', 'sta-redis', 'sta-stub'] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
-const targets = opt('targets', ALL_TARGETS.join(',')).split(',') as TargetName[];
+/** sta-stub (sta's servers over a store that keeps nothing) is asked for by name. */
+const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub');
+const targets = opt('targets', DEFAULT_TARGETS.join(',')).split(',') as TargetName[];
 const MODES = ['http-close', 'http-keepalive', 'udp', 'udp-reuse'] as const;
 type Mode = (typeof MODES)[number];
 const modes = opt('modes', MODES.join(',')).split(',') as Mode[];
@@ -147,6 +150,8 @@ function startTarget(t: TargetName): Promise<Running> {
       return startNodeScript('bt-tracker.ts', /listening/);
     case 'fixed-reply':
       return startNodeScript('fixed-reply.ts', /listening/);
+    case 'sta-stub':
+      return startNodeScript('sta-stub.ts', /listening/);
     case 'sta-memory':
       return startSta('memory');
     case 'sta-redis':
@@ -427,7 +432,7 @@ async function main(): Promise<void> {
     console.log(`| ${t} | ${cells.join(' | ')} |`);
   }
   const refs: TargetName[] = ['opentracker', 'bittorrent-tracker', 'fixed-reply'];
-  for (const sta of ['sta-memory', 'sta-redis'] as const) {
+  for (const sta of ['sta-memory', 'sta-redis', 'sta-stub'] as const) {
     const srow = table.get(sta);
     if (!srow) continue;
     for (const ref of refs) {
@@ -444,7 +449,7 @@ async function main(): Promise<void> {
   // The same ratios in server CPU per announce (ref's cost over sta's: above 1 means sta is
   // cheaper), which hold whichever side of the shared box was the bottleneck.
   const usPer = (r: Measure | undefined): number | undefined => (r && r.perS > 0 ? (1e6 * r.cpuS) / (r.perS * r.wallS) : undefined);
-  for (const sta of ['sta-memory', 'sta-redis'] as const) {
+  for (const sta of ['sta-memory', 'sta-redis', 'sta-stub'] as const) {
     const srow = table.get(sta);
     if (!srow) continue;
     for (const ref of refs) {
