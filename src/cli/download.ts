@@ -16,7 +16,22 @@ export function addPeerFlags(cmd: Command): Command {
     .option('--tracker <url>', 'tracker URL (repeatable); for an info hash or name, the tracker to ask', collect, [])
     .option('--no-tracker', 'announce to no tracker (not even the torrent\'s own)')
     .option('--peer <host:port>', 'connect to this peer directly (repeatable)', collect, [])
-    .option('--port <n>', `listen port for peers (0 picks a free one)`, String(nodeConfig.DEFAULT_PORT));
+    .option('--port <n>', `listen port for peers (0 picks a free one)`, String(nodeConfig.DEFAULT_PORT))
+    .option('--max-upload-rate <rate>', 'cap piece data sent per torrent, bytes/s with an optional k, M or G suffix (1024-based), e.g. 500k; 0: no cap');
+}
+
+const RATE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `--max-upload-rate`: bytes/s, with k/M/G (1024-based, as Transmission and aria2 read
+ *  them); undefined when not given; 0 means no cap. */
+export function parseRate(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?B)?(?:\/s)?$/.exec(s.trim());
+  const bps = m ? Math.round(Number(m[1]) * RATE_UNITS[m[2]!.toLowerCase()]!) : NaN;
+  if (!Number.isSafeInteger(bps) || bps > 1024 ** 4) {
+    throw new StaError('BAD_FLAG', `--max-upload-rate ${s}: expected bytes per second such as 500k or 2M (0 for no cap)`, 2);
+  }
+  return bps;
 }
 
 export function parsePort(s: string): number {
@@ -38,20 +53,21 @@ export function trackerFlags(opts: Record<string, unknown>): { trackers: string[
 }
 
 /** Listens on the asked port; the default port falls back to the next ones, then any. */
-export async function startNode(portFlag: string, explicit: boolean): Promise<StaNode> {
+export async function startNode(portFlag: string, explicit: boolean, maxUploadRateBps?: number): Promise<StaNode> {
   const port = parsePort(portFlag);
+  const limits = maxUploadRateBps === undefined ? {} : { maxUploadRateBps };
   try {
-    return await StaNode.start({ port });
+    return await StaNode.start({ port, limits });
   } catch (e) {
     if (explicit || port === 0 || !(e instanceof NodeError)) throw e;
     for (let p = port + 1; p < port + 9; p++) {
       try {
-        return await StaNode.start({ port: p });
+        return await StaNode.start({ port: p, limits });
       } catch {
         // try the next
       }
     }
-    return StaNode.start({ port: 0 });
+    return StaNode.start({ port: 0, limits });
   }
 }
 
@@ -109,6 +125,7 @@ interface DownloadFlags {
   timeout?: string;
   json?: boolean;
   only: string[];
+  maxUploadRate?: string;
 }
 
 export function register(program: Command): Command {
@@ -133,9 +150,10 @@ export function register(program: Command): Command {
         if (!(timeoutS > 0)) throw new StaError('BAD_FLAG', `--timeout ${flags.timeout}: expected a number of seconds > 0`, 2);
       }
       parsePort(flags.port);
+      const maxUploadRate = parseRate(flags.maxUploadRate);
       const src = await resolveSource(source, trackers);
       const explicitPort = c.getOptionValueSource('port') === 'cli';
-      const node = await startNode(flags.port, explicitPort);
+      const node = await startNode(flags.port, explicitPort, maxUploadRate);
       const json = !!flags.json;
       const out = json ? jsonLine : () => undefined;
       let done = false;

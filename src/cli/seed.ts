@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { resolveSource, NodeError, type Source } from '../node/index.js';
 import { action } from './run.js';
-import { addPeerFlags, jsonEvents, onSignals, parsePeers, parsePort, startNode, trackerFlags } from './download.js';
+import { addPeerFlags, jsonEvents, onSignals, parsePeers, parsePort, parseRate, startNode, trackerFlags } from './download.js';
 
 interface SeedFlags {
   dir?: string;
@@ -14,6 +14,7 @@ interface SeedFlags {
   peer: string[];
   port: string;
   json?: boolean;
+  maxUploadRate?: string;
 }
 
 export function register(program: Command): Command {
@@ -28,8 +29,9 @@ export function register(program: Command): Command {
       const { trackers, noTracker } = trackerFlags(flags as unknown as Record<string, unknown>);
       const peers = parsePeers(flags.peer);
       parsePort(flags.port);
+      const maxUploadRate = parseRate(flags.maxUploadRate);
       const src: Source = await resolveSource(input, trackers);
-      const node = await startNode(flags.port, c.getOptionValueSource('port') === 'cli');
+      const node = await startNode(flags.port, c.getOptionValueSource('port') === 'cli', maxUploadRate);
       onSignals(node, () => 0);
       const torrent = await node.add(src, { dir: flags.dir!, trackers, noTracker, peers });
       if (flags.json) jsonEvents(torrent, (o) => process.stdout.write(`${JSON.stringify(o)}\n`));
