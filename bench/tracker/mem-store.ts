@@ -30,7 +30,7 @@ for (let i = 0; i < peers; i++) {
   peerId.writeUInt32BE(i, 16);
   addr.writeUInt32BE(0x0a000000 + i, 0); // a distinct address per peer, as in a real swarm
   addr.writeUInt16BE(6881 + (i % 1000), 4);
-  // The store copies what it keeps (strings), so the buffers are reused.
+  // The store copies what it keeps, so the buffers are reused.
   void store.announce({
     infoHash: hashes[i % swarms]!,
     peerId,

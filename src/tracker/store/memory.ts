@@ -1,7 +1,9 @@
 // The in-process PeerStore: swarms in a Map keyed by the 20-byte info hash (as a latin1
-// string), a peer a small object; every call synchronous. Sampling walks a random
-// arithmetic progression over an array of the swarm's peers (and one of its leechers, for
-// seeders), so a reply costs O(numwant), not O(swarm), and writes nothing.
+// string); a swarm's peers in parallel arrays of small integers (struct of arrays, no object
+// per peer), found by their peer id through a per-swarm open-addressing hash table. Every
+// call synchronous. Sampling walks a random arithmetic progression over the swarm's peers
+// (or its leechers, for seeders), so a reply costs O(numwant), not O(swarm), and writes
+// nothing.
 import { compactIpText, EVENT_COMPLETED, EVENT_STOPPED, type ScrapeCounts } from '../protocol/index.js';
 import { createFileCatalogue } from './catalogue-file.js';
 import { DEFAULT_STORE_LIMITS } from './limits.js';
@@ -18,116 +20,150 @@ import {
   type SwarmSummary,
 } from './types.js';
 
-/** A peer is a few small integers (V8 keeps them unboxed, in the object) plus its id. */
-class Peer {
-  /** The peer id as a latin1 string (also the swarm's map key). */
-  readonly id: string;
-  /** IPv4 address as a signed 32-bit integer (when addr6 is undefined). */
-  ip4: number;
-  port: number;
-  /** IPv6 address: 16 bytes as a latin1 string; undefined for IPv4 peers (nearly all). */
-  addr6: string | undefined;
-  /** Seconds since the store's epoch (a small integer, so V8 keeps it unboxed). */
-  lastSeenS: number;
-  seeder: boolean;
-  /** Position in swarm.all. */
-  allIdx: number;
-  /** Position in swarm.leechers, -1 for a seeder. */
-  leechIdx: number;
+/** Smallest id table (slots); a power of two. */
+const MIN_SLOTS = 8;
 
-  constructor(id: string, addr: Buffer, lastSeenS: number, seeder: boolean) {
-    this.id = id;
-    this.ip4 = 0;
-    this.port = 0;
-    this.addr6 = undefined;
-    setAddr(this, addr);
-    this.lastSeenS = lastSeenS;
-    this.seeder = seeder;
-    this.allIdx = -1;
-    this.leechIdx = -1;
-  }
-}
-
-/** Stores a compact address (6 or 18 bytes) in the peer. */
-function setAddr(p: Peer, addr: Buffer): void {
-  if (addr.length === 6) {
-    p.ip4 = addr.readInt32BE(0);
-    p.port = addr.readUInt16BE(4);
-    p.addr6 = undefined;
-  } else {
-    p.ip4 = 0;
-    p.addr6 = addr.toString('latin1', 0, 16);
-    p.port = addr.readUInt16BE(16);
-  }
-}
-
-function sameAddr(p: Peer, b: Buffer): boolean {
-  if (b.length === 6) return p.addr6 === undefined && p.ip4 === b.readInt32BE(0) && p.port === b.readUInt16BE(4);
-  const s = p.addr6;
-  if (s === undefined || b.length !== 18 || p.port !== b.readUInt16BE(16)) return false;
-  for (let i = 0; i < 16; i++) if (s.charCodeAt(i) !== b[i]) return false;
-  return true;
-}
-
-/** The peer's compact address (for listings, not the hot path). */
-function compactOf(p: Peer): Buffer {
-  if (p.addr6 === undefined) {
-    const b = Buffer.allocUnsafe(6);
-    b.writeInt32BE(p.ip4, 0);
-    b.writeUInt16BE(p.port, 4);
-    return b;
-  }
-  const b = Buffer.allocUnsafe(18);
-  b.write(p.addr6, 0, 16, 'latin1');
-  b.writeUInt16BE(p.port, 16);
-  return b;
-}
-
-/** A peer's IPv4 address and port as one number (48 bits, exact in a double); -1 for an
- *  IPv6 peer (whose address is read from the object, rarely). */
-function addrKey(p: Peer): number {
-  return p.addr6 === undefined ? (p.ip4 >>> 0) * 65536 + p.port : -1;
-}
-
-/** The peers of a swarm (or its leechers) in an array, with their addresses in a parallel
- *  array of numbers (V8 stores it as unboxed doubles, contiguous): sampling and writing a
- *  reply read only that memory, not the peer objects scattered over the heap (cache misses
- *  were most of an announce's cost). A plain array, not a Float64Array: a typed array
- *  costs ~250 bytes of headers, too much for the many small swarms. */
-class PeerList {
-  readonly peers: Peer[] = [];
+/**
+ * A swarm's peers, peer i spread over plain arrays (not typed arrays: one costs ~250 bytes
+ * of headers, too much for the many small swarms; V8 keeps these as unboxed small integers
+ * or doubles, contiguous). Removal swaps the last peer into the hole, so positions stay
+ * dense. No object and no string per peer: inserting one allocates nothing (but the arrays'
+ * amortized growth), and the GC has no per-peer objects to trace.
+ */
+export class Swarm {
+  /** Peer ids, 5 big-endian int32 words per peer (20 bytes). */
+  readonly ids: number[] = [];
+  /** IPv4 peers: address * 65536 + port (48 bits, exact in a double). IPv6 peers: -1 - port,
+   *  the address in addr6. Sampling and writing replies read only this array. */
   readonly addr: number[] = [];
-
-  get length(): number {
-    return this.peers.length;
-  }
-
-  /** Appends; returns the position. */
-  push(p: Peer): number {
-    this.addr.push(addrKey(p));
-    return this.peers.push(p) - 1;
-  }
-
-  /** Swap-removes position i, fixing the moved peer's position. */
-  removeAt(i: number, isAll: boolean): void {
-    const last = this.peers.pop()!;
-    const lastAddr = this.addr.pop()!;
-    if (i < this.peers.length) {
-      this.peers[i] = last;
-      this.addr[i] = lastAddr;
-      if (isAll) last.allIdx = i;
-      else last.leechIdx = i;
-    }
-  }
-}
-
-class Swarm {
-  readonly peers = new Map<string, Peer>();
-  readonly all = new PeerList();
-  readonly leechers = new PeerList();
+  /** IPv6 addresses (16-byte latin1 strings) by position, created for the first IPv6 peer;
+   *  entries of IPv4 positions are stale and never read. */
+  addr6: (string | undefined)[] | undefined = undefined;
+  /** Last announce, seconds since the store's epoch. */
+  readonly seen: number[] = [];
+  /** Position in `leechers`; -1 for a seeder. */
+  readonly leechPos: number[] = [];
+  /** The leechers' positions (in the arrays above). */
+  readonly leechers: number[] = [];
+  /** Open addressing, linear probing: position + 1, 0 for empty; a power-of-two length, at
+   *  most half full. */
+  slots: number[] = newSlots(MIN_SLOTS);
   seeders = 0;
   downloaded = 0;
   lastActivityS = 0;
+
+  get size(): number {
+    return this.addr.length;
+  }
+}
+
+function newSlots(n: number): number[] {
+  return new Array<number>(n).fill(0);
+}
+
+/** The peer id being looked up, as 5 words (module state: the store is synchronous). */
+let w0 = 0;
+let w1 = 0;
+let w2 = 0;
+let w3 = 0;
+let w4 = 0;
+
+function loadId(b: Uint8Array): void {
+  w0 = (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+  w1 = (b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!;
+  w2 = (b[8]! << 24) | (b[9]! << 16) | (b[10]! << 8) | b[11]!;
+  w3 = (b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!;
+  w4 = (b[16]! << 24) | (b[17]! << 16) | (b[18]! << 8) | b[19]!;
+}
+
+/** A keyed 32-bit hash of the 5 words (multiply-xorshift rounds over all 20 bytes, seeded per
+ *  store, so ids a client picks to collide in one store do not collide in another; the
+ *  per-swarm peer cap bounds any probe run anyway). */
+function hashId(seed: number, a: number, b: number, c: number, d: number, e: number): number {
+  let h = seed;
+  h = Math.imul(h ^ a, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16) ^ b, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ c, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ d, 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 15) ^ e, 0x165667b1);
+  return h ^ (h >>> 16);
+}
+
+/** The hash a store seeded with `seed` files a 20-byte peer id under (for tests). */
+export function peerIdHash(seed: number, id: Uint8Array): number {
+  loadId(id);
+  return hashId(seed, w0, w1, w2, w3, w4);
+}
+
+function hashAt(seed: number, ids: number[], i: number): number {
+  const o = 5 * i;
+  return hashId(seed, ids[o]!, ids[o + 1]!, ids[o + 2]!, ids[o + 3]!, ids[o + 4]!);
+}
+
+/** Rebuilds the table with `n` slots (growth and shrink). */
+function rehash(s: Swarm, seed: number, n: number): void {
+  const slots = newSlots(n);
+  const mask = n - 1;
+  const len = s.addr.length;
+  for (let i = 0; i < len; i++) {
+    let j = hashAt(seed, s.ids, i) & mask;
+    while (slots[j] !== 0) j = (j + 1) & mask;
+    slots[j] = i + 1;
+  }
+  s.slots = slots;
+}
+
+/** The slot holding position i (which must be in the table). */
+function slotOf(s: Swarm, seed: number, i: number): number {
+  const slots = s.slots;
+  const mask = slots.length - 1;
+  let j = hashAt(seed, s.ids, i) & mask;
+  while (slots[j] !== i + 1) j = (j + 1) & mask;
+  return j;
+}
+
+/** Empties slot j, shifting later entries of its probe run back (no tombstones). */
+function deleteSlot(s: Swarm, seed: number, j: number): void {
+  const slots = s.slots;
+  const mask = slots.length - 1;
+  let hole = j;
+  let k = (j + 1) & mask;
+  for (;;) {
+    const v = slots[k]!;
+    if (v === 0) break;
+    const home = hashAt(seed, s.ids, v - 1) & mask;
+    // The entry at k may move to the hole if its home is not cyclically within (hole, k].
+    if (((k - home) & mask) >= ((k - hole) & mask)) {
+      slots[hole] = v;
+      hole = k;
+    }
+    k = (k + 1) & mask;
+  }
+  slots[hole] = 0;
+}
+
+/** A compact IPv4 address and port as one number: address * 65536 + port. */
+function v4Key(b: Uint8Array): number {
+  return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) * 65536 + ((b[4]! << 8) | b[5]!);
+}
+
+function ip6Text(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, 16).toString('latin1');
+}
+
+function sameAddr(s: Swarm, i: number, b: Uint8Array): boolean {
+  if (b.length === 6) return s.addr[i] === v4Key(b);
+  return s.addr[i] === -1 - ((b[16]! << 8) | b[17]!) && s.addr6![i] === ip6Text(b);
+}
+
+/** Stores a compact address (6 or 18 bytes) at position i. */
+function setAddr(s: Swarm, i: number, b: Uint8Array): void {
+  if (b.length === 6) {
+    s.addr[i] = v4Key(b);
+  } else {
+    s.addr[i] = -1 - ((b[16]! << 8) | b[17]!);
+    (s.addr6 ??= [])[i] = ip6Text(b);
+  }
 }
 
 export interface MemoryStoreOptions {
@@ -142,6 +178,8 @@ export interface MemoryStoreOptions {
   random?: () => number;
   /** Injectable clock for the sweep timer. */
   now?: () => number;
+  /** Seed of the peer-id hash (tests force collisions with it); random by default. */
+  hashSeed?: number;
 }
 
 /** Reused between announces: the sample's positions (the call is synchronous, so one is
@@ -155,6 +193,7 @@ export class MemoryStore implements PeerStore {
   private readonly swarms = new Map<string, Swarm>();
   private readonly epochMs: number;
   private readonly random: () => number;
+  private readonly seed: number;
   private totalPeers = 0;
   private totalSeeders = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -163,8 +202,9 @@ export class MemoryStore implements PeerStore {
     this.limits = { ...DEFAULT_STORE_LIMITS, ...opts.limits };
     this.catalogue = catalogue;
     this.random = opts.random ?? Math.random;
+    this.seed = opts.hashSeed ?? (Math.random() * 4294967296) | 0;
     const now = opts.now ?? Date.now;
-    // Epoch a day back, so lastSeenS stays positive for clocks tests move backwards a bit.
+    // Epoch a day back, so seen times stay positive for clocks tests move backwards a bit.
     this.epochMs = Math.floor(now() / 1000) * 1000 - 86_400_000;
     const every = opts.sweepIntervalMs ?? Math.min(60_000, (this.limits.peerTtlS * 1000) / 4);
     if (every > 0) {
@@ -178,20 +218,37 @@ export class MemoryStore implements PeerStore {
     return Math.floor((nowMs - this.epochMs) / 1000);
   }
 
+  /** Position of the peer whose id is in w0..w4, or -1. */
+  private find(s: Swarm): number {
+    const slots = s.slots;
+    const mask = slots.length - 1;
+    const ids = s.ids;
+    let j = hashId(this.seed, w0, w1, w2, w3, w4) & mask;
+    for (;;) {
+      const v = slots[j]!;
+      if (v === 0) return -1;
+      const o = 5 * (v - 1);
+      // The last word first: ids of one client share their first bytes.
+      if (ids[o + 4] === w4 && ids[o + 3] === w3 && ids[o + 2] === w2 && ids[o + 1] === w1 && ids[o] === w0) return v - 1;
+      j = (j + 1) & mask;
+    }
+  }
+
   announce(a: AnnounceInput): AnnounceOutput {
     const key = latin1(a.infoHash);
     let swarm = this.swarms.get(key);
     const nowS = this.seconds(a.nowMs);
+    loadId(a.peerId);
     if (a.event === EVENT_STOPPED) {
       if (!swarm) return { complete: 0, incomplete: 0, peers4: EMPTY, peers6: EMPTY };
-      const p = swarm.peers.get(latin1(a.peerId));
-      if (p) {
+      const i = this.find(swarm);
+      if (i >= 0) {
         // A leecher leaving with nothing left finished here, even if its `completed` was lost.
-        if (!p.seeder && a.seeder) swarm.downloaded++;
-        this.removePeer(swarm, p);
+        if (swarm.leechPos[i]! >= 0 && a.seeder) swarm.downloaded++;
+        this.removePeer(swarm, i);
       }
       swarm.lastActivityS = nowS;
-      return { complete: swarm.seeders, incomplete: swarm.all.length - swarm.seeders, peers4: EMPTY, peers6: EMPTY };
+      return { complete: swarm.seeders, incomplete: swarm.size - swarm.seeders, peers4: EMPTY, peers6: EMPTY };
     }
     if (!swarm) {
       if (this.swarms.size >= this.limits.maxSwarms) {
@@ -202,16 +259,12 @@ export class MemoryStore implements PeerStore {
       this.swarms.set(key, swarm);
     }
     swarm.lastActivityS = nowS;
-    const id = latin1(a.peerId);
-    let self = swarm.peers.get(id);
-    if (self) {
-      self.lastSeenS = nowS;
-      if (!sameAddr(self, a.addr)) {
-        setAddr(self, a.addr);
-        swarm.all.addr[self.allIdx] = addrKey(self);
-        if (self.leechIdx >= 0) swarm.leechers.addr[self.leechIdx] = addrKey(self);
-      }
-      if (a.seeder !== self.seeder) {
+    let self = this.find(swarm);
+    if (self >= 0) {
+      swarm.seen[self] = nowS;
+      if (!sameAddr(swarm, self, a.addr)) setAddr(swarm, self, a.addr);
+      const wasSeeder = swarm.leechPos[self]! < 0;
+      if (a.seeder !== wasSeeder) {
         // A known leecher now reporting left=0 completed a download, `completed` event or not
         // (UDP loses packets; some clients fold it into their next announce).
         if (a.seeder) swarm.downloaded++;
@@ -219,39 +272,50 @@ export class MemoryStore implements PeerStore {
       }
     } else {
       if (a.event === EVENT_COMPLETED) swarm.downloaded++;
-      if (swarm.all.length < this.limits.maxPeersPerSwarm && this.totalPeers < this.limits.maxPeers) {
-        self = new Peer(id, a.addr, nowS, a.seeder);
-        swarm.peers.set(id, self);
-        self.allIdx = swarm.all.push(self);
-        if (a.seeder) {
-          swarm.seeders++;
-          this.totalSeeders++;
-        } else {
-          self.leechIdx = swarm.leechers.push(self);
-        }
-        this.totalPeers++;
-      }
+      if (swarm.size < this.limits.maxPeersPerSwarm && this.totalPeers < this.limits.maxPeers) self = this.insert(swarm, a.addr, nowS, a.seeder);
     }
     const complete = swarm.seeders;
-    const incomplete = swarm.all.length - swarm.seeders;
+    const incomplete = swarm.size - swarm.seeders;
     if (a.numwant <= 0) return { complete, incomplete, peers4: EMPTY, peers6: EMPTY };
-    const list = a.seeder ? swarm.leechers : swarm.all;
-    const selfIdx = self === undefined ? -1 : a.seeder ? -1 : self.allIdx;
-    const n = this.sample(list, selfIdx, a.numwant, a.families);
-    return this.output(list, complete, incomplete, n, a.withPeerIds);
+    const n = a.seeder ? this.sample(swarm, swarm.leechers, -1, a.numwant, a.families) : this.sample(swarm, undefined, self, a.numwant, a.families);
+    return this.output(swarm, complete, incomplete, n, a.withPeerIds);
   }
 
-  /** Picks the positions of up to `want` peers of `list` (not `selfIdx`, of the wanted
-   *  families) into `picked`. */
-  private sample(list: PeerList, selfIdx: number, want: number, families: number): number {
-    const len = list.length;
-    const addr = list.addr;
+  /** Appends the peer whose id is in w0..w4; returns its position. */
+  private insert(s: Swarm, addr: Uint8Array, nowS: number, seeder: boolean): number {
+    const i = s.addr.length;
+    if (2 * (i + 1) > s.slots.length) rehash(s, this.seed, 2 * s.slots.length);
+    s.ids.push(w0, w1, w2, w3, w4);
+    setAddr(s, i, addr);
+    s.seen.push(nowS);
+    if (seeder) {
+      s.leechPos.push(-1);
+      s.seeders++;
+      this.totalSeeders++;
+    } else {
+      s.leechPos.push(s.leechers.push(i) - 1);
+    }
+    const slots = s.slots;
+    const mask = slots.length - 1;
+    let j = hashId(this.seed, w0, w1, w2, w3, w4) & mask;
+    while (slots[j] !== 0) j = (j + 1) & mask;
+    slots[j] = i + 1;
+    this.totalPeers++;
+    return i;
+  }
+
+  /** Picks up to `want` positions (not `selfIdx`, of the wanted families) into `picked`:
+   *  of the whole swarm, or of the positions listed in `among`. */
+  private sample(s: Swarm, among: number[] | undefined, selfIdx: number, want: number, families: number): number {
+    const len = among ? among.length : s.addr.length;
+    const addr = s.addr;
     const both = families === (FAMILY_V4 | FAMILY_V6);
     const v4 = (families & FAMILY_V4) !== 0;
     if (picked.length < want) picked = new Int32Array(want);
     let taken = 0;
     if (len <= want + 1) {
-      for (let i = 0; i < len && taken < want; i++) {
+      for (let k = 0; k < len && taken < want; k++) {
+        const i = among ? among[k]! : k;
         if (i === selfIdx || (!both && addr[i]! >= 0 !== v4)) continue;
         picked[taken++] = i;
       }
@@ -259,14 +323,13 @@ export class MemoryStore implements PeerStore {
     }
     // A random arithmetic progression: a random start and a random stride coprime with the
     // length visit distinct positions, each peer equally likely to be picked. Only the
-    // address array is read (a Fisher-Yates shuffle that kept each peer's position up to
-    // date wrote two random peer objects per pick: cache misses, half of an announce).
+    // address array is read.
     const rnd = this.random;
     let stride = 1 + Math.floor(rnd() * (len - 1));
     while (gcd(stride, len) !== 1) stride = stride === len - 1 ? 1 : stride + 1;
     let j = Math.floor(rnd() * len);
     for (let k = 0; k < len && taken < want; k++) {
-      const i = j;
+      const i = among ? among[j]! : j;
       j += stride;
       if (j >= len) j -= len;
       if (i === selfIdx || (!both && addr[i]! >= 0 !== v4)) continue;
@@ -275,8 +338,8 @@ export class MemoryStore implements PeerStore {
     return taken;
   }
 
-  private output(list: PeerList, complete: number, incomplete: number, n: number, withIds: boolean): AnnounceOutput {
-    const addr = list.addr;
+  private output(s: Swarm, complete: number, incomplete: number, n: number, withIds: boolean): AnnounceOutput {
+    const addr = s.addr;
     let n4 = 0;
     for (let i = 0; i < n; i++) if (addr[picked[i]!]! >= 0) n4++;
     const n6 = n - n4;
@@ -300,13 +363,14 @@ export class MemoryStore implements PeerStore {
         peers4[o + 3] = ip & 0xff;
         peers4[o + 4] = port >>> 8;
         peers4[o + 5] = port & 0xff;
-        if (ids4) ids4.write(list.peers[pos]!.id, 20 * o4, 20, 'latin1');
+        if (ids4) writeId(ids4, 20 * o4, s.ids, pos);
         o4++;
       } else {
-        const p = list.peers[pos]!;
-        (peers6 as Buffer).write(p.addr6!, 18 * o6, 16, 'latin1');
-        (peers6 as Buffer).writeUInt16BE(p.port, 18 * o6 + 16);
-        if (ids6) ids6.write(p.id, 20 * o6, 20, 'latin1');
+        const port = -1 - key;
+        (peers6 as Buffer).write(s.addr6![pos]!, 18 * o6, 16, 'latin1');
+        peers6[18 * o6 + 16] = port >>> 8;
+        peers6[18 * o6 + 17] = port & 0xff;
+        if (ids6) writeId(ids6, 20 * o6, s.ids, pos);
         o6++;
       }
     }
@@ -318,37 +382,67 @@ export class MemoryStore implements PeerStore {
     return out;
   }
 
-  private setSeeder(swarm: Swarm, p: Peer, seeder: boolean): void {
+  private setSeeder(s: Swarm, i: number, seeder: boolean): void {
     if (seeder) {
-      swarm.leechers.removeAt(p.leechIdx, false);
-      p.leechIdx = -1;
-      swarm.seeders++;
+      this.unlistLeecher(s, i);
+      s.seeders++;
       this.totalSeeders++;
     } else {
-      p.leechIdx = swarm.leechers.push(p);
-      swarm.seeders--;
+      s.leechPos[i] = s.leechers.push(i) - 1;
+      s.seeders--;
       this.totalSeeders--;
     }
-    p.seeder = seeder;
   }
 
-  private removePeer(swarm: Swarm, p: Peer): void {
-    swarm.peers.delete(p.id);
-    swarm.all.removeAt(p.allIdx, true);
-    if (p.seeder) {
-      swarm.seeders--;
-      this.totalSeeders--;
-    } else {
-      swarm.leechers.removeAt(p.leechIdx, false);
+  /** Takes position i out of the leechers (swap-remove), marking it a seeder. */
+  private unlistLeecher(s: Swarm, i: number): void {
+    const pos = s.leechPos[i]!;
+    const last = s.leechers.pop()!;
+    if (pos < s.leechers.length) {
+      s.leechers[pos] = last;
+      s.leechPos[last] = pos;
     }
+    s.leechPos[i] = -1;
+  }
+
+  /** Removes the peer at position i: the last peer moves into its place. */
+  private removePeer(s: Swarm, i: number): void {
+    const seed = this.seed;
+    if (s.leechPos[i]! >= 0) this.unlistLeecher(s, i);
+    else {
+      s.seeders--;
+      this.totalSeeders--;
+    }
+    deleteSlot(s, seed, slotOf(s, seed, i));
+    const last = s.addr.length - 1;
+    if (i !== last) {
+      // The last peer's slot is found by its id, so before its words move.
+      const j = slotOf(s, seed, last);
+      s.slots[j] = i + 1;
+      const ids = s.ids;
+      for (let k = 0; k < 5; k++) ids[5 * i + k] = ids[5 * last + k]!;
+      s.addr[i] = s.addr[last]!;
+      if (s.addr6 && s.addr[last]! < 0) s.addr6[i] = s.addr6[last];
+      s.seen[i] = s.seen[last]!;
+      const lp = s.leechPos[last]!;
+      s.leechPos[i] = lp;
+      if (lp >= 0) s.leechers[lp] = i;
+    }
+    s.ids.length = 5 * last;
+    s.addr.length = last;
+    if (s.addr6 && s.addr6.length > last) s.addr6.length = last;
+    s.seen.length = last;
+    s.leechPos.length = last;
     this.totalPeers--;
+    // Shrink a table an eighth full (expiry draining a big swarm frees its slots).
+    if (s.slots.length > MIN_SLOTS && 8 * last < s.slots.length) rehash(s, seed, Math.max(MIN_SLOTS, s.slots.length >>> 2));
   }
 
   scrape(infoHashes: readonly Buffer[]): ScrapeCounts[] {
     const out: ScrapeCounts[] = [];
     for (const h of infoHashes) {
       const s = this.swarms.get(h.toString('latin1', 0, 20));
-      out.push(s ? { complete: s.seeders, downloaded: s.downloaded, incomplete: s.all.length - s.seeders } : { complete: 0, downloaded: 0, incomplete: 0 });
+      out.push(s ? { complete: s.seeders, downloaded: s.downloaded, incomplete: s.size - s.seeders } : { complete: 0, downloaded: 0, incomplete: 0 });
     }
     return out;
   }
@@ -357,17 +451,22 @@ export class MemoryStore implements PeerStore {
     const s = this.swarms.get(infoHash.toString('latin1', 0, 20));
     if (!s) return [];
     const out: SwarmPeer[] = [];
-    for (const p of s.all.peers) {
-      if (out.length >= limit) break;
-      const b = compactOf(p);
-      const len = b.length === 6 ? 6 : 18;
-      out.push({
-        ip: compactIpText(b, 0, len),
-        port: b.readUInt16BE(len - 2),
-        seeder: p.seeder,
-        lastSeenMs: this.epochMs + p.lastSeenS * 1000,
-        peerIdHex: Buffer.from(p.id, 'latin1').toString('hex'),
-      });
+    for (let i = 0; i < s.size && out.length < limit; i++) {
+      const key = s.addr[i]!;
+      let ip: string;
+      let port: number;
+      if (key >= 0) {
+        const b = Buffer.allocUnsafe(6);
+        b.writeUInt32BE(Math.floor(key / 65536), 0);
+        ip = compactIpText(b, 0, 6);
+        port = key % 65536;
+      } else {
+        ip = compactIpText(Buffer.from(s.addr6![i]! + '\0\0', 'latin1'), 0, 18);
+        port = -1 - key;
+      }
+      const id = Buffer.allocUnsafe(20);
+      writeId(id, 0, s.ids, i);
+      out.push({ ip, port, seeder: s.leechPos[i]! < 0, lastSeenMs: this.epochMs + s.seen[i]! * 1000, peerIdHex: id.toString('hex') });
     }
     return out;
   }
@@ -382,18 +481,61 @@ export class MemoryStore implements PeerStore {
     for (const [key, s] of this.swarms) {
       if (top.length < limit) {
         top.push({ key, s });
-        top.sort((x, y) => y.s.all.length - x.s.all.length);
-      } else if (limit > 0 && s.all.length > top[top.length - 1]!.s.all.length) {
+        top.sort((x, y) => y.s.size - x.s.size);
+      } else if (limit > 0 && s.size > top[top.length - 1]!.s.size) {
         top[top.length - 1] = { key, s };
-        top.sort((x, y) => y.s.all.length - x.s.all.length);
+        top.sort((x, y) => y.s.size - x.s.size);
       }
     }
     return top.map(({ key, s }) => ({
       infoHashHex: Buffer.from(key, 'latin1').toString('hex'),
       complete: s.seeders,
       downloaded: s.downloaded,
-      incomplete: s.all.length - s.seeders,
+      incomplete: s.size - s.seeders,
     }));
+  }
+
+  /** Checks every swarm's arrays and id table against each other (tests); throws on the
+   *  first inconsistency. O(peers). */
+  checkIntegrity(): void {
+    let peers = 0;
+    let seeders = 0;
+    const fail = (m: string): never => {
+      throw new Error(`memory store integrity: ${m}`);
+    };
+    for (const s of this.swarms.values()) {
+      const n = s.size;
+      peers += n;
+      if (s.ids.length !== 5 * n || s.seen.length !== n || s.leechPos.length !== n) fail('array lengths');
+      const slots = s.slots;
+      if (slots.length < MIN_SLOTS || (slots.length & (slots.length - 1)) !== 0) fail('table size');
+      if (2 * n > slots.length) fail('table over half full');
+      let used = 0;
+      for (let j = 0; j < slots.length; j++) {
+        const v = slots[j]!;
+        if (v === 0) continue;
+        used++;
+        if (v < 1 || v > n) fail(`slot ${j} holds ${v}`);
+        // Every slot between the entry's home and j is taken (linear probing's invariant).
+        const mask = slots.length - 1;
+        for (let k = hashAt(this.seed, s.ids, v - 1) & mask; k !== j; k = (k + 1) & mask) if (slots[k] === 0) fail('hole in a probe run');
+      }
+      if (used !== n) fail(`${used} slots for ${n} peers`);
+      for (let i = 0; i < n; i++) {
+        const mask = slots.length - 1;
+        let j = hashAt(this.seed, s.ids, i) & mask;
+        while (slots[j] !== i + 1) {
+          if (slots[j] === 0) fail(`peer ${i} not found from its home slot`);
+          j = (j + 1) & mask;
+        }
+        const lp = s.leechPos[i]!;
+        if (lp >= 0 ? s.leechers[lp] !== i : lp !== -1) fail('leecher position');
+        if (lp < 0) seeders++;
+        if (s.addr[i]! < 0 && typeof s.addr6?.[i] !== 'string') fail('IPv6 address missing');
+      }
+      if (n - s.leechers.length !== s.seeders) fail('seeder count');
+    }
+    if (peers !== this.totalPeers || seeders !== this.totalSeeders) fail('totals');
   }
 
   expire(nowMs: number): number {
@@ -431,14 +573,13 @@ export class MemoryStore implements PeerStore {
   private expireSwarm(key: string, s: Swarm, cutoff: number): number {
     let dropped = 0;
     // Walk backwards so swap-removal never skips a peer.
-    for (let i = s.all.length - 1; i >= 0; i--) {
-      const p = s.all.peers[i]!;
-      if (p.lastSeenS < cutoff) {
-        this.removePeer(s, p);
+    for (let i = s.size - 1; i >= 0; i--) {
+      if (s.seen[i]! < cutoff) {
+        this.removePeer(s, i);
         dropped++;
       }
     }
-    if (s.all.length === 0 && s.lastActivityS < cutoff) this.swarms.delete(key);
+    if (s.size === 0 && s.lastActivityS < cutoff) this.swarms.delete(key);
     return dropped;
   }
 
@@ -464,6 +605,17 @@ function latin1(b: Buffer): string {
   return latin1Slice.call(b, 0, 20);
 }
 
+/** Writes the id at position `pos` (5 words) as 20 bytes at `o`. */
+function writeId(out: Uint8Array, o: number, ids: number[], pos: number): void {
+  for (let k = 0; k < 5; k++) {
+    const w = ids[5 * pos + k]!;
+    out[o + 4 * k] = w >>> 24;
+    out[o + 4 * k + 1] = (w >>> 16) & 0xff;
+    out[o + 4 * k + 2] = (w >>> 8) & 0xff;
+    out[o + 4 * k + 3] = w & 0xff;
+  }
+}
+
 function gcd(a: number, b: number): number {
   while (b !== 0) {
     const t = a % b;
@@ -472,9 +624,6 @@ function gcd(a: number, b: number): number {
   }
   return a;
 }
-
-
-
 /** A memory store; its catalogue persists under `opts.dataDir` when given. */
 export async function createMemoryStore(opts: MemoryStoreOptions = {}): Promise<MemoryStore> {
   const catalogue = await createFileCatalogue(opts.dataDir);
