@@ -6,7 +6,8 @@
 //   node --import tsx bench/tracker/run.ts [options]
 //     --duration S        seconds per measurement (default 10)
 //     --targets LIST      comma list of opentracker,bittorrent-tracker,fixed-reply,sta-memory,sta-redis
-//                         (default), and sta-stub: sta's servers over a store that keeps nothing
+//                         (default), and sta-stub: sta's servers over a store that keeps nothing,
+//                         and fixed-reply-2t: fixed-reply with UDP served by 2 threads on one fd
 //     --modes LIST        comma list of http-close,http-keepalive,udp,udp-reuse (default all)
 //     --wrk-threads N     (default 2)   --wrk-connections N (default 64)
 //     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 64:
@@ -44,10 +45,11 @@ function opt(name: string, def: string): string {
 }
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const durationS = Number(opt('duration', '10'));
-const ALL_TARGETS = ['opentracker', 'bittorrent-tracker', 'fixed-reply', 'sta-memory', 'sta-redis', 'sta-stub'] as const;
+const ALL_TARGETS = ['opentracker', 'bittorrent-tracker', 'fixed-reply', 'sta-memory', 'sta-redis', 'sta-stub', 'fixed-reply-2t'] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
-/** sta-stub (sta's servers over a store that keeps nothing) is asked for by name. */
-const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub');
+/** sta-stub (sta's servers over a store that keeps nothing) and fixed-reply-2t (fixed-reply
+ *  with UDP served by two threads on one fd) are asked for by name. */
+const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub' && t !== 'fixed-reply-2t');
 const targets = opt('targets', DEFAULT_TARGETS.join(',')).split(',') as TargetName[];
 const MODES = ['http-close', 'http-keepalive', 'udp', 'udp-reuse'] as const;
 type Mode = (typeof MODES)[number];
@@ -97,6 +99,24 @@ async function startNodeScript(script: string, readyLine: RegExp): Promise<Runni
   const port = await freePort();
   const c = await startChild(process.execPath, ['--import', 'tsx', join(here, script), String(port)], { readyLine, cwd: root });
   return { port, pids: [c.pid], stop: c.stop };
+}
+
+/** fixed-reply-threads.ts; on stop it prints how many datagrams each of its threads answered. */
+async function startTwoThreadFixedReply(): Promise<Running> {
+  const port = await freePort();
+  const c = await startChild(process.execPath, ['--import', 'tsx', join(here, 'fixed-reply-threads.ts'), String(port)], {
+    readyLine: /listening/,
+    cwd: root,
+  });
+  return {
+    port,
+    pids: [c.pid],
+    stop: async () => {
+      await c.stop();
+      const line = /main thread \d+ datagrams, worker \d+/.exec(c.output());
+      console.log(`fixed-reply-2t      ${line ? line[0] : 'per-thread counts not reported'}`);
+    },
+  };
 }
 
 async function startRedis(): Promise<Child & { port: number }> {
@@ -152,6 +172,8 @@ function startTarget(t: TargetName): Promise<Running> {
       return startNodeScript('fixed-reply.ts', /listening/);
     case 'sta-stub':
       return startNodeScript('sta-stub.ts', /listening/);
+    case 'fixed-reply-2t':
+      return startTwoThreadFixedReply();
     case 'sta-memory':
       return startSta('memory');
     case 'sta-redis':
