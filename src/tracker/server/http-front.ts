@@ -339,8 +339,9 @@ export function createHttpFront(ctx: TrackerContext, httpServer: HttpServer, ann
         return;
       }
       write(c, body, req.keepAlive, req.http10, off === len);
-      if (!c.done && off < len && c.socket.writableNeedDrain) {
-        // A client pipelining without reading its replies: wait until it reads.
+      if (!c.done && c.socket.writableNeedDrain) {
+        // A client pipelining without reading its replies: wait until it reads (also when
+        // this read ended with the request: one request per packet must not queue either).
         block(c, buf.subarray(off));
         c.socket.once('drain', () => unblock(c));
         return;

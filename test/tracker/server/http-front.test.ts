@@ -285,6 +285,46 @@ test('a client that pipelines without reading is throttled, not buffered without
     await stillServes(t);
   }));
 
+test('a client that pipelines whole requests per packet without reading is throttled too', () =>
+  withTracker({}, async (t) => {
+    // 200 peers in the swarm: every reply carries 200 compact peers (~1.3 KB).
+    const fill = await Raw.open(t.port);
+    try {
+      let all = '';
+      for (let n = 1; n <= 200; n++) all += req(announcePath(announceReq(H, n)));
+      await fill.write(all);
+      await fill.until(() => fill.responses().length === 200, 'the swarm filled');
+    } finally {
+      fill.close();
+    }
+    const c = await Raw.open(t.port);
+    try {
+      c.s.pause();
+      // Each packet holds one whole request, and the next goes only once the server answered
+      // the last: no read ends inside a request.
+      const one = req(announcePath(announceReq(H, 1, { numwant: 200 })));
+      const answered = async (): Promise<number> => (await t.stats()).announces.http;
+      let last = await answered();
+      const start = last;
+      // 20 MB of replies is past the kernel's buffers; the server must stop before that.
+      while (last - start < 15000) {
+        c.s.write(one);
+        const end = Date.now() + 500;
+        let now = last;
+        while (now === last && Date.now() < end) {
+          await new Promise((r) => setImmediate(r));
+          now = await answered();
+        }
+        if (now === last) break;
+        last = now;
+      }
+      assert.ok(last - start < 15000, `answered ${last - start} announces (~${Math.round(((last - start) * 1300) / 1e6)} MB of replies) while the client read nothing`);
+    } finally {
+      c.close();
+    }
+    await stillServes(t);
+  }));
+
 test('random bytes on a connection never take the tracker down', () =>
   withTracker({}, async (t) => {
     await fc.assert(
