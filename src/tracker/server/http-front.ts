@@ -212,6 +212,8 @@ class Conn {
   waiting = false;
   /** The reply with Connection: close was written, or the socket was handed over. */
   done = false;
+  /** Bytes came after `done`: the socket is destroyed at the keep-alive timeout. */
+  lingering = false;
   onData: (chunk: Buffer) => void = () => {};
   constructor(readonly socket: Socket) {}
 }
@@ -367,7 +369,15 @@ export function createHttpFront(ctx: TrackerContext, httpServer: HttpServer, ann
     socket.once('close', onClose);
     const c = new Conn(socket);
     c.onData = (chunk: Buffer) => {
-      if (c.done) return;
+      if (c.done) {
+        // A client that goes on sending after a closing reply (408, Connection: close, 500)
+        // would keep the idle timer fresh forever: it gets the keep-alive timeout to leave.
+        if (!c.lingering) {
+          c.lingering = true;
+          setTimeout(() => socket.destroy(), ctx.opts.httpKeepAliveMs).unref();
+        }
+        return;
+      }
       if (c.waiting) {
         // Bounded: the socket is paused, so at most a read or two arrive meanwhile.
         c.pending = c.pending ? Buffer.concat([c.pending, chunk]) : chunk;

@@ -262,6 +262,32 @@ test('slowloris: a request trickled in is cut off at the request timeout; idle c
     await stillServes(t);
   }));
 
+test('a client that goes on sending after its 408 is closed at the keep-alive timeout, not kept open by its bytes', () =>
+  withTracker({ httpKeepAliveMs: 300, httpRequestTimeoutMs: 600 }, async (t) => {
+    // allowHalfOpen: the client does not answer the server's FIN, it just keeps trickling.
+    const s = connect({ port: t.port, host: '127.0.0.1', allowHalfOpen: true });
+    let closed = false;
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('error', () => {});
+    s.on('close', () => (closed = true));
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const t0 = Date.now();
+    try {
+      const whole = req(announcePath(announceReq(H, 1)));
+      for (let i = 0; !closed && Date.now() - t0 < 3000; i++) {
+        if (!s.destroyed) s.write(whole.slice(i % whole.length, (i % whole.length) + 1));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(got, /^HTTP\/1\.1 408/);
+      assert.ok(closed, 'the server closed the connection');
+      assert.ok(Date.now() - t0 < 2000, `closed after ${Date.now() - t0} ms`);
+    } finally {
+      s.destroy();
+    }
+    await stillServes(t);
+  }));
+
 test('a client that pipelines without reading is throttled, not buffered without bound', () =>
   withTracker({}, async (t) => {
     const c = await Raw.open(t.port);
