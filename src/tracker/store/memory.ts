@@ -86,6 +86,13 @@ function hashId(seed: number, a: number, b: number, c: number, d: number, e: num
   h = Math.imul(h ^ (h >>> 13) ^ c, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ d, 0x27d4eb2f);
   h = Math.imul(h ^ (h >>> 15) ^ e, 0x165667b1);
+  // A full avalanche at the end (murmur3's fmix32): without it the high bits of the last word
+  // reached only the high half of h, so ids differing only there shared a home slot in
+  // small tables whatever the seed.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
 

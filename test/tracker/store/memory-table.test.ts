@@ -232,3 +232,20 @@ test('memory table: a seeder sample with families reads the leechers through the
   for (const g of got) assert.ok(Number(g.split(':')[0]!.split('.')[3]) >= 10, `${g} is a leecher`);
   await s.close();
 });
+
+test('memory table: ids differing only in their last bytes spread over a small table whatever the seed', () => {
+  // 256 ids that differ only in byte 16 (then byte 19): before the hash's final avalanche
+  // they all shared one home slot in tables up to 256 slots, for every seed.
+  for (const seed of [1, 0x9e3779b9, 0x7fffffff, 42]) {
+    for (const at of [16, 19]) {
+      const homes = new Set<number>();
+      for (let v = 0; v < 256; v++) {
+        const id = Buffer.alloc(20, 0x41);
+        id[at] = v;
+        homes.add(peerIdHash(seed, id) & 255);
+      }
+      // 256 random throws into 256 slots land in ~162 distinct slots.
+      assert.ok(homes.size >= 120, `seed ${seed}, byte ${at}: ${homes.size} distinct home slots of 256`);
+    }
+  }
+});
