@@ -12,21 +12,8 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { httpBody, udpAnnounce, udpConnect } from './fixed-replies.js';
 
-const peers = Buffer.alloc(50 * 6);
-for (let i = 0; i < 50; i++) {
-  peers.writeUInt32BE(0x7f000001, i * 6);
-  peers.writeUInt16BE(10_000 + i, i * 6 + 4);
-}
-const udpAnnounce = Buffer.alloc(20 + peers.length);
-udpAnnounce.writeUInt32BE(1, 0);
-udpAnnounce.writeUInt32BE(1800, 8);
-udpAnnounce.writeUInt32BE(40, 12);
-udpAnnounce.writeUInt32BE(10, 16);
-peers.copy(udpAnnounce, 20);
-const udpConnect = Buffer.alloc(16);
-udpConnect.writeUInt32BE(0, 0);
-udpConnect.writeBigUInt64BE(0x0123456789abcdefn, 8);
 
 /** Answers every datagram on udp with the fixed replies (each thread has its own buffers). */
 function serveUdp(udp: dgram.Socket, counter: { n: number }): void {
@@ -61,11 +48,6 @@ if (!isMainThread) {
   });
 } else {
   const port = Number(process.argv[2]);
-  const httpBody = Buffer.concat([
-    Buffer.from('d8:completei10e10:incompletei40e8:intervali1800e12:min intervali900e5:peers300:', 'latin1'),
-    peers,
-    Buffer.from('e', 'latin1'),
-  ]);
   const server = http.createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': httpBody.length });
     res.end(httpBody);

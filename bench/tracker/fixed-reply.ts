@@ -4,27 +4,9 @@
 // Usage: node --import tsx bench/tracker/fixed-reply.ts PORT
 import dgram from 'node:dgram';
 import http from 'node:http';
+import { httpBody, udpAnnounce, udpConnect } from './fixed-replies.js';
 
 const port = Number(process.argv[2]);
-const peers = Buffer.alloc(50 * 6);
-for (let i = 0; i < 50; i++) {
-  peers.writeUInt32BE(0x7f000001, i * 6);
-  peers.writeUInt16BE(10_000 + i, i * 6 + 4);
-}
-const httpBody = Buffer.concat([
-  Buffer.from('d8:completei10e10:incompletei40e8:intervali1800e12:min intervali900e5:peers300:', 'latin1'),
-  peers,
-  Buffer.from('e', 'latin1'),
-]);
-const udpAnnounce = Buffer.alloc(20 + peers.length);
-udpAnnounce.writeUInt32BE(1, 0);
-udpAnnounce.writeUInt32BE(1800, 8);
-udpAnnounce.writeUInt32BE(40, 12);
-udpAnnounce.writeUInt32BE(10, 16);
-peers.copy(udpAnnounce, 20);
-const udpConnect = Buffer.alloc(16);
-udpConnect.writeUInt32BE(0, 0);
-udpConnect.writeBigUInt64BE(0x0123456789abcdefn, 8);
 
 const server = http.createServer((_req, res) => {
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': httpBody.length });
