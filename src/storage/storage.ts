@@ -57,6 +57,9 @@ export interface StorageOptions {
    *  thread, falling back to 'pool' for a while after a slow one; 'pool' on the libuv
    *  thread pool, one positional writev per file span. See WRITE_CHUNK_BYTES. */
   writeMode?: 'sync' | 'pool';
+  /** A synchronous write run slower than this sends writes to the pool for a while
+   *  (default SLOW_SYNC_WRITE_MS; tests pass -1 to take the fall-back at once). */
+  slowSyncWriteMs?: number;
   /** Called when a background resume save fails (the next save retries). */
   onResumeError?: (e: StorageError) => void;
 }
@@ -525,7 +528,7 @@ export class Storage {
     const t0 = performance.now();
     writeChunksSync(fh.fd, chunks, position, WRITE_CHUNK_BYTES);
     const ms = performance.now() - t0;
-    if (ms > SLOW_SYNC_WRITE_MS) this.poolWritesUntil = t0 + ms + POOL_AFTER_SLOW_WRITE_MS;
+    if (ms > (this.opts.slowSyncWriteMs ?? SLOW_SYNC_WRITE_MS)) this.poolWritesUntil = t0 + ms + POOL_AFTER_SLOW_WRITE_MS;
   }
 
   /** Reads torrent bytes [start, start+buf.length) into `buf`. Pad files and holes past a

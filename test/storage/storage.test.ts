@@ -370,8 +370,12 @@ test('a torrent of only 0-byte files is complete at once', async () => {
   }
 });
 
-for (const writeMode of ['sync', 'pool'] as const) {
-test(`writePieces (${writeMode} writes): a run of pieces across files and the part file; had pieces are skipped`, async () => {
+for (const mode of ['sync', 'pool', 'sync, then the pool after a slow write'] as const) {
+test(`writePieces (${mode} writes): a run of pieces across files and the part file; had pieces are skipped`, async () => {
+  const writeMode = mode === 'pool' ? 'pool' : 'sync';
+  // The last variant counts every synchronous run as slow, so the first write takes the
+  // fall-back: later writes go to the thread pool (asserted below).
+  const slowSyncWriteMs = mode === 'sync' || mode === 'pool' ? undefined : -1;
   const { dir, cleanup } = await tempDir();
   try {
     const files: FileSpec[] = [
@@ -382,13 +386,16 @@ test(`writePieces (${writeMode} writes): a run of pieces across files and the pa
     ];
     const { meta, payload } = makeMeta({ name: 'run', files, pieceLength: 1024 });
     // 9200 bytes: pieces 0..8, the last one 1008 bytes; 'skip' (3000..4499) goes to the part file.
-    const st = await Storage.open(meta, { dir, wantedFiles: [true, false, true, true], writeMode });
+    const st = await Storage.open(meta, { dir, wantedFiles: [true, false, true, true], writeMode, ...(slowSyncWriteMs !== undefined ? { slowSyncWriteMs } : {}) });
     await st.check();
     const all = Array.from({ length: meta.pieceCount }, (_, i) => piece(meta, payload, i));
     // A wrong length fails the whole call before anything is written.
     await assert.rejects(st.writePieces(0, [all[0]!, all[1]!.subarray(1)]), { code: 'STORAGE_BAD_PIECE' });
     assert.equal(st.have.isEmpty(), true);
     await st.writePiece(4, all[4]!);
+    const poolUntil = (st as unknown as { poolWritesUntil: number }).poolWritesUntil;
+    if (slowSyncWriteMs !== undefined) assert.ok(poolUntil > performance.now(), 'a slow synchronous write sends the next writes to the pool');
+    else assert.equal(poolUntil, 0, 'no fall-back without a slow write');
     // 2..8 in one call: piece 4 (had) splits it into 2..3 and 5..8.
     await st.writePieces(2, all.slice(2));
     await st.writePieces(0, all.slice(0, 2));
