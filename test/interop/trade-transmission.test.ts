@@ -12,10 +12,11 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { StaNode, type Torrent } from '../../src/node/index.js';
+import { StaNode } from '../../src/node/index.js';
 import { parseTorrent } from '../../src/torrent/index.js';
 import { assertSameTree, makeTorrent, needPrograms, Transmission, withWorkspace } from './helpers/clients.js';
 import { makeFile, payloadBytes } from './helpers/payload.js';
+import { complete } from '../node/helpers.js';
 
 const SIZE = 4 * 1024 * 1024 + 4321;
 const PIECE = 262144;
@@ -33,17 +34,6 @@ async function relayFrom(from: string, target: number): Promise<{ port: number; 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as { port: number }).port, server };
-}
-
-function complete(t: Torrent, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (t.state === 'seeding') return resolve();
-    const timer = setTimeout(() => reject(new Error(`not complete in ${ms} ms: ${JSON.stringify(t.progress())}`)), ms);
-    t.once('complete', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 test('a sta leecher uploads to a transmission-daemon leecher while both fetch from a capped sta seed', { timeout: 90_000 }, async (t) => {

@@ -9,12 +9,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { StaNode, type Torrent } from '../../src/node/index.js';
+import { StaNode } from '../../src/node/index.js';
 import { createTorrent, type Metainfo } from '../../src/torrent/index.js';
 import { encodeHandshake, encodeMessage } from '../../src/peer/wire/index.js';
 import { Bitfield } from '../../src/util/index.js';
 import { makeFile } from '../interop/helpers/payload.js';
 import { assertSameTree } from '../interop/helpers/trees.js';
+import { complete } from './helpers.js';
 
 type Mode = 'liar' | 'oversize' | 'bad-request';
 
@@ -64,17 +65,6 @@ function hostilePeer(meta: Metainfo, mode: Mode): Promise<{ server: Server; port
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
-}
-
-function complete(t: Torrent, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (t.state === 'seeding') return resolve();
-    const timer = setTimeout(() => reject(new Error(`not complete: ${JSON.stringify(t.progress())}`)), ms);
-    t.once('complete', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 test('hostile peers are banned and the download completes from the honest seeder', async () => {

@@ -2,35 +2,12 @@
 // sockets, real storage. Outputs compared byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StaNode, type Torrent } from '../../src/node/index.js';
 import { createTorrent, makeMagnet, parseMagnet, type Metainfo } from '../../src/torrent/index.js';
 import { makeFile, makePayloadTree } from '../interop/helpers/payload.js';
 import { assertSameTree } from '../interop/helpers/trees.js';
-
-const IGNORE = /^\.sta(\/|$)/;
-
-async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'sta-node-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function complete(t: Torrent, ms = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (t.state === 'seeding') return resolve();
-    const timer = setTimeout(() => reject(new Error(`not complete in ${ms} ms: ${JSON.stringify(t.progress())}`)), ms);
-    t.once('complete', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
+import { IGNORE, complete, withTmp } from './helpers.js';
 
 async function seedOf(dataDir: string, meta: Metainfo): Promise<{ node: StaNode; torrent: Torrent }> {
   const node = await StaNode.start({ port: 0, host: '127.0.0.1' });
@@ -40,7 +17,7 @@ async function seedOf(dataDir: string, meta: Metainfo): Promise<{ node: StaNode;
 }
 
 test('a leecher fetches a multi-file tree with 0-byte files from a seeder', async () => {
-  await withTmp(async (dir) => {
+  await withTmp('sta-node-', async (dir) => {
     const src = join(dir, 'src', 'tree');
     await makePayloadTree(src);
     const { meta } = await createTorrent({ path: src, pieceLength: 32768, creationDate: null });
@@ -59,7 +36,7 @@ test('a leecher fetches a multi-file tree with 0-byte files from a seeder', asyn
 });
 
 test('three leechers download from one seeder at once', async () => {
-  await withTmp(async (dir) => {
+  await withTmp('sta-node-', async (dir) => {
     await makeFile(join(dir, 'src', 'big.bin'), 6 * 1024 * 1024 + 123, 'big');
     const { meta } = await createTorrent({ path: join(dir, 'src', 'big.bin'), pieceLength: 65536, creationDate: null });
     const seed = await seedOf(join(dir, 'src'), meta);
@@ -84,7 +61,7 @@ test('three leechers download from one seeder at once', async () => {
 });
 
 test('a magnet link fetches its metadata from the peer, then the data', async () => {
-  await withTmp(async (dir) => {
+  await withTmp('sta-node-', async (dir) => {
     await makeFile(join(dir, 'src', 'm.bin'), 300_001, 'magnet');
     const { meta } = await createTorrent({ path: join(dir, 'src', 'm.bin'), pieceLength: 16384, creationDate: null });
     const seed = await seedOf(join(dir, 'src'), meta);
@@ -102,7 +79,7 @@ test('a magnet link fetches its metadata from the peer, then the data', async ()
 });
 
 test('--only fetches just the matching files', async () => {
-  await withTmp(async (dir) => {
+  await withTmp('sta-node-', async (dir) => {
     const src = join(dir, 'src', 'tree');
     await makePayloadTree(src);
     const { meta } = await createTorrent({ path: src, pieceLength: 16384, creationDate: null });
@@ -122,7 +99,7 @@ test('--only fetches just the matching files', async () => {
 
 test('a seeder dials the leechers its tracker hands it (a leecher that never dials, like Transmission on loopback)', async () => {
   const { startTracker } = await import('../../src/tracker/server/index.js');
-  await withTmp(async (dir) => {
+  await withTmp('sta-node-', async (dir) => {
     const tracker = await startTracker({ host: '127.0.0.1', port: 0, intervalS: 60 });
     const announce = `http://127.0.0.1:${tracker.port}/announce`;
     await makeFile(join(dir, 'src', 'd.bin'), 700_000, 'dial');

@@ -6,38 +6,16 @@
 //    two of them can only get pieces from the other leechers, and do.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StaNode, type Torrent } from '../../src/node/index.js';
+import { StaNode } from '../../src/node/index.js';
 import { createTorrent } from '../../src/torrent/index.js';
 import { makeFile, payloadBytes } from '../interop/helpers/payload.js';
 import { assertSameTree } from '../interop/helpers/trees.js';
-
-const IGNORE = /^\.sta(\/|$)/;
-
-async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'sta-trade-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function complete(t: Torrent, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (t.state === 'seeding') return resolve();
-    const timer = setTimeout(() => reject(new Error(`not complete in ${ms} ms: ${JSON.stringify(t.progress())}`)), ms);
-    t.once('complete', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
+import { IGNORE, complete, withTmp } from './helpers.js';
 
 test('two leechers with no seeder complete by trading halves', async () => {
-  await withTmp(async (dir) => {
+  await withTmp('sta-trade-', async (dir) => {
     const SIZE = 3 * 1024 * 1024 + 4321;
     const PIECE = 65536;
     await makeFile(join(dir, 'src', 'x.bin'), SIZE, 'trade');
@@ -74,7 +52,7 @@ test('two leechers with no seeder complete by trading halves', async () => {
 });
 
 test('a seeder that takes one peer at a time, upload capped, serves three leechers: two of them get every piece from the other leechers', async () => {
-  await withTmp(async (dir) => {
+  await withTmp('sta-trade-', async (dir) => {
     const SIZE = 2 * 1024 * 1024 + 999;
     const RATE = 1024 * 1024;
     await makeFile(join(dir, 'src', 'y.bin'), SIZE, 'capped');
