@@ -10,31 +10,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { StaNode } from '../../src/node/index.js';
 import { parseTorrent } from '../../src/torrent/index.js';
 import { assertSameTree, makeTorrent, needPrograms, Transmission, withWorkspace } from './helpers/clients.js';
 import { makeFile, payloadBytes } from './helpers/payload.js';
 import { complete } from '../node/helpers.js';
+import { startRelay } from './helpers/relay.js';
 
 const SIZE = 4 * 1024 * 1024 + 4321;
 const PIECE = 262144;
-
-/** Listens on 127.0.0.1 and relays each connection to 127.0.0.1:target from `from`. */
-async function relayFrom(from: string, target: number): Promise<{ port: number; server: Server }> {
-  const server = createServer((a) => {
-    const b = connect({ host: '127.0.0.1', port: target, localAddress: from });
-    a.pipe(b);
-    b.pipe(a);
-    a.on('close', () => b.destroy());
-    b.on('close', () => a.destroy());
-    a.on('error', () => undefined);
-    b.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as { port: number }).port, server };
-}
 
 test('a sta leecher uploads to a transmission-daemon leecher while both fetch from a capped sta seed', { timeout: 90_000 }, async (t) => {
   if (!needPrograms(t, ['transmission-daemon', 'mktorrent'])) return;
@@ -56,7 +41,7 @@ test('a sta leecher uploads to a transmission-daemon leecher while both fetch fr
     const id = await tr.add(torrentPath);
     const seed = await StaNode.start({ port: 0, host: '127.0.0.1', limits: { maxUploadRateBps: 512 * 1024 } });
     const leech = await StaNode.start({ port: 0, host: '127.0.0.1' });
-    const relay = await relayFrom('127.0.0.2', tr.peerPort);
+    const relay = await startRelay(tr.peerPort, { from: '127.0.0.2' });
     try {
       const s = await seed.add({ kind: 'metainfo', meta }, { dir: data, noTracker: true, peers: [`127.0.0.1:${tr.peerPort}`] });
       const l = await leech.add({ kind: 'metainfo', meta }, { dir: leechDir, noTracker: true, peers: [`127.0.0.1:${seed.port}`, `127.0.0.1:${relay.port}`] });

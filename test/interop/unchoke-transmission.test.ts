@@ -5,11 +5,12 @@
 // batch for up to 2 s before writing it; see README.md.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { FrameParser, HANDSHAKE_LENGTH, type WireMessageType } from '../../src/peer/wire/index.js';
 import { assertStaBuilt, makeTorrent, needPrograms, staSeed, Transmission, withWorkspace } from './helpers/clients.js';
 import { makeFile } from './helpers/payload.js';
+import { startRelay } from './helpers/relay.js';
 
 const LATENCY_MS = 200;
 
@@ -36,19 +37,13 @@ async function wireLog(target: number, seen: Seen[]): Promise<{ port: number; se
       for (let m = p.next(); m; m = p.next()) seen.push({ at, dir, type: m.type });
     };
   };
-  const server = createServer((a) => {
-    const b = connect({ host: '127.0.0.1', port: target });
-    const toTr = parse('to-tr');
-    const toSta = parse('to-sta');
-    a.on('data', (c: Buffer) => (toTr(c), b.write(c)));
-    b.on('data', (c: Buffer) => (toSta(c), a.write(c)));
-    a.on('close', () => b.destroy());
-    b.on('close', () => a.destroy());
-    a.on('error', () => undefined);
-    b.on('error', () => undefined);
+  return startRelay(target, {
+    tap: () => {
+      const toTr = parse('to-tr');
+      const toSta = parse('to-sta');
+      return (dir, c) => (dir === 'in' ? toTr(c) : toSta(c));
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as { port: number }).port, server };
 }
 
 test('sta seed unchokes a transmission-daemon leecher within 200 ms of its INTERESTED on the wire', { timeout: 90_000 }, async (t) => {
