@@ -454,37 +454,34 @@ async function main(): Promise<void> {
     console.log(`| ${t} | ${cells.join(' | ')} |`);
   }
   const refs: TargetName[] = ['opentracker', 'bittorrent-tracker', 'fixed-reply'];
-  for (const sta of ['sta-memory', 'sta-redis', 'sta-stub'] as const) {
-    const srow = table.get(sta);
-    if (!srow) continue;
-    for (const ref of refs) {
-      const rrow = table.get(ref);
-      if (!rrow) continue;
-      const parts = modes.map((m) => {
-        const a = srow[m]?.perS;
-        const b = rrow[m]?.perS;
-        return `${m} ${a && b ? (a / b).toFixed(2) + 'x' : '-'}`;
-      });
-      console.log(`${sta} / ${ref}: ${parts.join(', ')}`);
-    }
-  }
-  // The same ratios in server CPU per announce (ref's cost over sta's: above 1 means sta is
-  // cheaper), which hold whichever side of the shared box was the bottleneck.
+  // Rates (sta's over ref's), then the same ratios in server CPU per announce (ref's cost over
+  // sta's: above 1 means sta is cheaper), which hold whichever side of the shared box was the
+  // bottleneck.
   const usPer = (r: Measure | undefined): number | undefined => (r && r.perS > 0 ? (1e6 * r.cpuS) / (r.perS * r.wallS) : undefined);
-  for (const sta of ['sta-memory', 'sta-redis', 'sta-stub'] as const) {
-    const srow = table.get(sta);
-    if (!srow) continue;
-    for (const ref of refs) {
-      const rrow = table.get(ref);
-      if (!rrow) continue;
-      const parts = modes.map((m) => {
-        const a = usPer(srow[m]);
-        const b = usPer(rrow[m]);
-        return `${m} ${a && b ? (b / a).toFixed(2) + 'x' : '-'}`;
-      });
-      console.log(`${sta} vs ${ref}, CPU per announce (${ref}'s / sta's): ${parts.join(', ')}`);
+  const ratioLines = (label: (sta: string, ref: string) => string, ratio: (s: Measure | undefined, r: Measure | undefined) => number | undefined): void => {
+    for (const sta of ['sta-memory', 'sta-redis', 'sta-stub'] as const) {
+      const srow = table.get(sta);
+      if (!srow) continue;
+      for (const ref of refs) {
+        const rrow = table.get(ref);
+        if (!rrow) continue;
+        const parts = modes.map((m) => {
+          const x = ratio(srow[m], rrow[m]);
+          return `${m} ${x !== undefined && Number.isFinite(x) && x > 0 ? x.toFixed(2) + 'x' : '-'}`;
+        });
+        console.log(`${label(sta, ref)}: ${parts.join(', ')}`);
+      }
     }
-  }
+  };
+  ratioLines((sta, ref) => `${sta} / ${ref}`, (a, b) => (a?.perS && b?.perS ? a.perS / b.perS : undefined));
+  ratioLines(
+    (sta, ref) => `${sta} vs ${ref}, CPU per announce (${ref}'s / sta's)`,
+    (a, b) => {
+      const x = usPer(a);
+      const y = usPer(b);
+      return x && y ? y / x : undefined;
+    },
+  );
   if (memPeers > 0) {
     console.log(`\n## memory store: ${fmt(memPeers)} peers in ${fmt(memSwarms)} swarms`);
     console.log(await measureMemoryStore());
