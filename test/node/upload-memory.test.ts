@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { StaNode } from '../../src/node/index.js';
-import { createTorrent } from '../../src/torrent/index.js';
+import { StaNode, type Torrent } from '../../src/node/index.js';
+import { createTorrent, type Metainfo } from '../../src/torrent/index.js';
 import { makeGeometry } from '../../src/peer/wire/index.js';
 import { dialScripted, type ScriptedPeer } from './scripted-peer.js';
 
@@ -25,17 +25,26 @@ function arrayBuffersMiB(): number {
   return process.memoryUsage().arrayBuffers / 1048576;
 }
 
-test('a seed holds bounded memory for a peer that asks scattered blocks and stops reading', async () => {
-  const PIECES = 128;
+/** A node seeding a sparse all-zero file of `pieces` 1 MiB pieces (nothing to write). */
+async function withZeroSeed(pieces: number, fn: (node: StaNode, t: Torrent, meta: Metainfo) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sta-upmem-'));
   const node = await StaNode.start({ port: 0, host: '127.0.0.1' });
   try {
-    // 128 pieces of 1 MiB, all zeros (a sparse file: nothing to write).
     const fh = await open(join(dir, 'z.bin'), 'w');
-    await fh.truncate(PIECES * 1024 * 1024);
+    await fh.truncate(pieces * 1024 * 1024);
     await fh.close();
     const { meta } = await createTorrent({ path: join(dir, 'z.bin'), pieceLength: 1 << 20, creationDate: null });
-    await node.add({ kind: 'metainfo', meta }, { dir, noTracker: true });
+    const t = await node.add({ kind: 'metainfo', meta }, { dir, noTracker: true });
+    await fn(node, t, meta);
+  } finally {
+    await node.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a seed holds bounded memory for a peer that asks scattered blocks and stops reading', async () => {
+  const PIECES = 128;
+  await withZeroSeed(PIECES, async (node, _t, meta) => {
     const before = arrayBuffersMiB();
     const p = await dialScripted(node.port, { infoHash: meta.infoHash, geometry: makeGeometry(meta.pieceCount, meta.pieceLength, meta.length) });
     try {
@@ -52,22 +61,11 @@ test('a seed holds bounded memory for a peer that asks scattered blocks and stop
     } finally {
       p.close();
     }
-  } finally {
-    await node.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('chunk reads in flight stay within the read cache size whatever several peers ask', async () => {
-  const PIECES = 128;
-  const dir = await mkdtemp(join(tmpdir(), 'sta-upmem-'));
-  const node = await StaNode.start({ port: 0, host: '127.0.0.1' });
-  try {
-    const fh = await open(join(dir, 'z.bin'), 'w');
-    await fh.truncate(PIECES * 1024 * 1024);
-    await fh.close();
-    const { meta } = await createTorrent({ path: join(dir, 'z.bin'), pieceLength: 1 << 20, creationDate: null });
-    const t = await node.add({ kind: 'metainfo', meta }, { dir, noTracker: true });
+  await withZeroSeed(128, async (node, t, meta) => {
     // Count the bytes of reads the seed has started and not finished.
     const st = t.storage!;
     const read = st.readBlock.bind(st);
@@ -95,10 +93,7 @@ test('chunk reads in flight stay within the read cache size whatever several pee
     } finally {
       for (const p of peers) p.close();
     }
-  } finally {
-    await node.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 async function waitBlocks(p: ScriptedPeer, n: number): Promise<void> {
