@@ -1,54 +1,55 @@
 // The download side of a torrent: keeps each peer's request pipeline full from the piece
-// picker, assembles arriving blocks into piece buffers, verifies each piece (SHA-1 on this
-// thread), writes it, and feeds hash failures to smart ban.
-import { createHash } from 'node:crypto';
+// picker, writes arriving blocks to disk as they come (straight from the socket's read
+// buffer), hashes each piece (SHA-1 on this thread) as its blocks arrive in order, and feeds
+// hash failures to smart ban.
+import { createHash, type Hash } from 'node:crypto';
 import {
   BLOCK_SIZE,
   pipelineDepth,
   type BlockAttribution,
   type BlockRequest,
 } from '../peer/download/index.js';
+import type { Storage } from '../storage/index.js';
 import { Bitfield } from '../util/index.js';
 import type { TorrentContext } from './context.js';
 import type { Peer } from './peer.js';
 
-/** Spare piece buffers kept for reuse, so a steady download allocates nothing per piece:
- *  up to this many bytes' worth (at least 8 buffers). */
-const SPARE_PIECE_BYTES = 32 * 1024 * 1024;
-
-/** Piece writes handed to storage at once (see write()). */
-const WRITES_IN_FLIGHT = 1;
-
-/** One write call takes at most this much of a run of neighbouring pieces (see pumpWrites). */
-const MAX_WRITE_RUN_BYTES = 4 * 1024 * 1024;
-
-interface PendingWrite {
-  piece: Buffer;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+/** A piece being received. Its blocks are on disk (or on their way there); `hash` has
+ *  taken its first `hashed` bytes (the blocks that arrived in order). */
+interface Assembly {
+  hash: Hash;
+  hashed: number;
+  /** Blocks written on the thread pool (storage could not write them at once), if any. */
+  writes: Promise<void>[] | null;
+  /** Their bytes (copies held until written). */
+  writeBytes: number;
 }
 
-/** Bytes of complete pieces waiting for their hash check or their write. Past this, we
- *  stop reading from peers (TCP then slows them) until the disk catches up to half: the
- *  leecher's memory stays bounded whatever the network outruns. */
-const MAX_PENDING_VERIFY_BYTES = 16 * 1024 * 1024;
+/** Bytes held for the disk: complete pieces waiting for their check, and block copies
+ *  waiting for a thread-pool write. Past this, we stop reading from peers (TCP then slows
+ *  them) until it is down to half: the leecher's memory stays bounded whatever the
+ *  network outruns. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+
+/** Blocks that came out of order are hashed at the end by reading them back from disk
+ *  (the page cache), this much per read. */
+const READ_BACK_BYTES = 1024 * 1024;
 
 export class Downloader {
-  private readonly buffers = new Map<number, Buffer>();
-  private readonly spare: Buffer[] = [];
-  /** Pieces being hashed or written. */
+  /** Pieces with blocks received and not complete yet. */
+  private readonly assembling = new Map<number, Assembly>();
+  /** Pieces complete and being checked. */
   private readonly verifying = new Set<number>();
-  private verifyingBytes = 0;
-  /** Verified pieces waiting for their write, by index, oldest first (Map order). */
-  private readonly writeQueue = new Map<number, PendingWrite>();
-  private writesInFlight = 0;
+  private pendingBytes = 0;
+  private readonly scratch: Buffer[] = [];
   private readingPaused = false;
   private stopped = false;
 
   constructor(private readonly t: TorrentContext) {}
 
-  get piecesInMemory(): number {
-    return this.buffers.size + this.verifying.size;
+  /** Pieces being received or checked. */
+  get piecesInProgress(): number {
+    return this.assembling.size + this.verifying.size;
   }
 
   // --- availability and interest ---
@@ -168,7 +169,8 @@ export class Downloader {
 
   onBlock(peer: Peer, index: number, begin: number, block: Buffer): void {
     const pk = this.t.picker;
-    if (!pk) return;
+    const st = this.t.storage;
+    if (!pk || !st) return;
     // Only a block we asked this peer for may enter a piece: data pushed unasked (or after a
     // cancel) is dropped, so a peer cannot mix its bytes into pieces others are sending.
     if (!peer.outstanding.take(index, begin, block.length, this.t.now())) {
@@ -181,66 +183,110 @@ export class Downloader {
     }
     const res = pk.blockReceived(peer.id, index, begin);
     if (res.status === 'accepted') {
-      let buf = this.buffers.get(index);
-      if (!buf) {
-        buf = this.allocPiece();
-        this.buffers.set(index, buf);
+      let a = this.assembling.get(index);
+      if (!a) {
+        a = { hash: createHash('sha1'), hashed: 0, writes: null, writeBytes: 0 };
+        this.assembling.set(index, a);
       }
-      buf.set(block, begin);
+      this.place(st, index, begin, block, a);
       this.t.addDownloaded(block.length);
       for (const id of res.cancel) {
         const other = this.t.peers.get(id);
         if (other && other.outstanding.remove(index, begin)) other.conn.sendCancel(index, begin, block.length);
       }
       if (res.pieceComplete) {
-        this.buffers.delete(index);
-        void this.verify(index, buf);
+        this.assembling.delete(index);
+        void this.verify(index, a);
       }
     }
     this.fill(peer);
   }
 
-  /** A buffer of a whole piece length (its own memory, outside Node's pool slabs); the
-   *  piece uses its first pieceSize bytes. */
-  private allocPiece(): Buffer {
-    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.t.meta!.pieceLength);
+  /** A block to disk and, when it is the next one in order, into the piece's hash.
+   *  Normally written at once from `block` (a view of the socket's read buffer: no copy);
+   *  when storage cannot do that, a copy goes to the thread pool. */
+  private place(st: Storage, index: number, begin: number, block: Buffer, a: Assembly): void {
+    if (st.writeBlockSync(index, begin, block)) {
+      if (begin === a.hashed) {
+        a.hash.update(block);
+        a.hashed += block.length;
+      }
+      return;
+    }
+    const copy = Buffer.from(block);
+    if (begin === a.hashed) {
+      a.hash.update(copy);
+      a.hashed += copy.length;
+    }
+    const w = st.writeBlock(index, begin, copy);
+    (a.writes ??= []).push(w);
+    a.writeBytes += copy.length;
+    this.addPending(copy.length);
+    // Settled here too, so a piece that never completes leaves no unhandled rejection;
+    // verify() awaits the same promise and acts on its error.
+    w.then(
+      () => this.removePending(copy.length),
+      () => this.removePending(copy.length),
+    );
   }
 
-  private recycle(buf: Buffer): void {
-    const len = this.t.meta?.pieceLength;
-    if (buf.length === len && this.spare.length < Math.max(8, SPARE_PIECE_BYTES / len)) this.spare.push(buf);
-  }
-
-  private async verify(index: number, buf: Buffer): Promise<void> {
-    const { storage, picker: pk, meta } = this.t;
-    if (!storage || !pk || !meta) return;
-    const size = pk.pieceSize(index);
-    this.verifying.add(index);
-    this.verifyingBytes += size;
-    if (!this.readingPaused && this.verifyingBytes > MAX_PENDING_VERIFY_BYTES) {
+  private addPending(bytes: number): void {
+    this.pendingBytes += bytes;
+    if (!this.readingPaused && this.pendingBytes > MAX_PENDING_BYTES) {
       this.readingPaused = true;
       for (const p of this.t.peers.values()) p.conn.pauseReading();
     }
+  }
+
+  private removePending(bytes: number): void {
+    this.pendingBytes -= bytes;
+    if (this.readingPaused && this.pendingBytes <= MAX_PENDING_BYTES / 2) {
+      this.readingPaused = false;
+      for (const p of this.t.peers.values()) p.conn.resumeReading();
+    }
+  }
+
+  /** A complete piece: wait for its writes still on the thread pool, hash what was not
+   *  hashed on arrival (blocks that came out of order) by reading it back from disk (the
+   *  page cache), then mark it verified or act on the failure. */
+  private async verify(index: number, a: Assembly): Promise<void> {
+    const { storage: st, picker: pk, meta } = this.t;
+    if (!st || !pk || !meta) return;
+    const size = pk.pieceSize(index);
+    this.verifying.add(index);
+    this.addPending(size - a.writeBytes);
     const senders = pk.sendersOf(index);
     try {
-      // SHA-1 here on the event loop, not in a worker: the round trip of a piece to a worker
-      // and back cost more CPU than it spared this thread, and the workers' start-up on top
-      // (docs/peer-engine.md, "Where the leecher's CPU goes"). 1 MiB hashes in ~0.6 ms.
-      const piece = buf.subarray(0, size);
-      const digest = createHash('sha1').update(piece).digest();
-      // Act on it after the read that completed the piece is dispatched (as when the hash
-      // came back from a worker): a failure may ban and close peers.
-      await null;
+      // Act after the read that completed the piece is dispatched: a failure may ban and
+      // close peers, and a pass sends HAVEs and may complete the torrent.
+      if (a.writes) {
+        // allSettled: none of this piece's writes may still run once it goes back to the
+        // pool (a late one would overwrite the next attempt's bytes).
+        for (const r of await Promise.allSettled(a.writes)) if (r.status === 'rejected') throw r.reason;
+      } else {
+        await null;
+      }
       if (this.stopped) return;
+      if (a.hashed < size && !(await this.readBack(st, index, a.hashed, size, a.hash))) {
+        // Bytes gone from disk under us (a file deleted or truncated): not the peers' fault.
+        pk.pieceFailed(index);
+        this.fillAll();
+        return;
+      }
+      if (this.stopped) return;
+      const digest = a.hash.digest();
       if (!digest.equals(meta.pieces.subarray(index * 20, index * 20 + 20))) {
+        const piece = await this.readPiece(st, index, size);
+        if (this.stopped) return;
         this.hashFailed(index, piece, senders);
         return;
       }
-      await this.write(index, piece);
-      if (this.stopped) return;
       if (this.t.smartBan.hasFailed(index)) {
-        for (const b of this.t.smartBan.piecePassed(index, blockDigests(piece))) this.t.ban(b.address, b.reason);
+        const piece = await this.readPiece(st, index, size);
+        if (this.stopped) return;
+        if (piece) for (const b of this.t.smartBan.piecePassed(index, blockDigests(piece))) this.t.ban(b.address, b.reason);
       }
+      st.markWritten(index);
       pk.pieceVerified(index);
       const from = this.addressesOf(senders);
       this.t.smartBan.contributed(from);
@@ -252,71 +298,38 @@ export class Downloader {
       this.t.events.emit('error', e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.verifying.delete(index);
-      this.verifyingBytes -= size;
-      if (this.readingPaused && this.verifyingBytes <= MAX_PENDING_VERIFY_BYTES / 2) {
-        this.readingPaused = false;
-        for (const p of this.t.peers.values()) p.conn.resumeReading();
-      }
-      this.recycle(buf);
+      this.removePending(size - a.writeBytes);
     }
   }
 
-  /** Writes go out WRITES_IN_FLIGHT (one) at a time: a buffered write holds the file's
-   *  inode lock while it copies into the page cache, and a second write into the same
-   *  file spins on that lock (rwsem_spin_on_owner) for the whole copy. With two in flight
-   *  perf counted ~10% of the leecher's CPU in that spin on a 1 GiB download; with one it
-   *  is gone, and the copy (not the queue) is what bounds the writing thread anyway. */
-  private write(index: number, piece: Buffer): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.writeQueue.set(index, { piece, resolve, reject });
-      this.pumpWrites();
-    });
-  }
-
-  /** Starts the oldest queued write, together with the queued pieces next to it (the
-   *  picker takes equally rare pieces an extent at a time, so they finish as neighbours):
-   *  one writev per run instead of a write per piece. Each write costs ~0.1 ms of the
-   *  event loop (promises, the thread pool's round trip) whatever its size, which made
-   *  16 KiB pieces crawl. */
-  private pumpWrites(): void {
-    const st = this.t.storage;
-    while (st && this.writesInFlight < WRITES_IN_FLIGHT && this.writeQueue.size > 0) {
-      const q = this.writeQueue;
-      let first = q.keys().next().value as number;
-      let last = first;
-      let bytes = q.get(first)!.piece.length;
-      while (bytes < MAX_WRITE_RUN_BYTES && q.has(last + 1)) bytes += q.get(++last)!.piece.length;
-      while (bytes < MAX_WRITE_RUN_BYTES && q.has(first - 1)) bytes += q.get(--first)!.piece.length;
-      const run: PendingWrite[] = [];
-      for (let i = first; i <= last; i++) {
-        run.push(q.get(i)!);
-        q.delete(i);
+  /** Hashes bytes [from, to) of piece `index` as written on disk, a chunk at a time;
+   *  false if some are missing. */
+  private async readBack(st: Storage, index: number, from: number, to: number, hash: Hash): Promise<boolean> {
+    const buf = this.scratch.pop() ?? Buffer.allocUnsafeSlow(READ_BACK_BYTES);
+    try {
+      for (let off = from; off < to; off += READ_BACK_BYTES) {
+        const chunk = buf.subarray(0, Math.min(READ_BACK_BYTES, to - off));
+        if (!(await st.readUnverified(index, off, chunk))) return false;
+        hash.update(chunk);
       }
-      this.writesInFlight++;
-      st.writePieces(
-        first,
-        run.map((w) => w.piece),
-      )
-        .then(
-          () => {
-            for (const w of run) w.resolve();
-          },
-          (e: unknown) => {
-            for (const w of run) w.reject(e);
-          },
-        )
-        .finally(() => {
-          this.writesInFlight--;
-          this.pumpWrites();
-        });
+      return true;
+    } finally {
+      if (this.scratch.length < 4) this.scratch.push(buf);
     }
   }
 
-  private hashFailed(index: number, buf: Buffer, senders: number[]): void {
+  /** The whole piece as written on disk (smart ban's per-block digests); null if some of
+   *  it is missing. */
+  private async readPiece(st: Storage, index: number, size: number): Promise<Buffer | null> {
+    const buf = Buffer.allocUnsafe(size);
+    return (await st.readUnverified(index, 0, buf)) ? buf : null;
+  }
+
+  private hashFailed(index: number, buf: Buffer | null, senders: number[]): void {
     const pk = this.t.picker!;
     pk.pieceFailed(index);
     this.t.events.emit('hash-failed', { index });
-    const digests = blockDigests(buf);
+    const digests = buf ? blockDigests(buf) : new Map<number, string>();
     const blocks: BlockAttribution[] = senders.map((id, b) => ({
       address: this.banKeyOf(id),
       begin: b * BLOCK_SIZE,
@@ -358,8 +371,8 @@ export class Downloader {
 
   stop(): void {
     this.stopped = true;
-    this.buffers.clear();
-    this.spare.length = 0;
+    this.assembling.clear();
+    this.scratch.length = 0;
   }
 }
 

@@ -68,6 +68,19 @@ export class FileCache {
     }
   }
 
+  /** The descriptor of `key`'s handle if it is open and writable right now (-1 if not),
+   *  for a synchronous write that cannot be interrupted by an eviction; marks it recently
+   *  used. */
+  openFd(key: number): number {
+    const e = this.entries.get(key);
+    if (!e || !e.fh || !e.writable || this.closed) return -1;
+    if (e.refs === 0) {
+      this.entries.delete(key);
+      this.entries.set(key, e);
+    }
+    return e.fh.fd;
+  }
+
   /** fdatasync the file. fsync works on the inode, so a handle opened after the writing
    *  one was evicted still flushes those writes. */
   async datasync(key: number, path: string): Promise<void> {

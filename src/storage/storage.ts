@@ -128,6 +128,8 @@ export class Storage {
   private checkIncomplete = false;
   private wantedLeft = 0;
   private readonly writing = new Map<number, Promise<void>>();
+  /** writeBlock calls running. */
+  private readonly blockWrites = new Set<Promise<void>>();
   private inflightWrites = 0;
   private writesDrained: (() => void)[] = [];
   private gate: Promise<void> | undefined;
@@ -398,13 +400,92 @@ export class Storage {
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
-  /** Bytes [begin, begin+length) of a verified piece. */
-  async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+  /**
+   * Writes bytes [begin, begin + data.length) of piece `index` now, on this thread, if that
+   * needs no waiting: straight from the caller's buffer (a socket's read buffer) into the
+   * page cache, so the caller may reuse the buffer as soon as this returns. Returns false,
+   * having written nothing or only part, when it cannot: a file whose handle is not open
+   * yet, bytes of an unwanted file (part file), an oversize file not yet truncated, writes
+   * sent to the thread pool (writeMode 'pool', or for a while after a slow synchronous
+   * write), a failed write. The caller then uses writeBlock. Nothing is marked had: once
+   * every byte of the piece is written and verified, the caller calls markWritten.
+   */
+  writeBlockSync(index: number, begin: number, data: Buffer): boolean {
+    if (this.closed || this.opts.writeMode === 'pool') return false;
+    const t0 = performance.now();
+    if (t0 < this.poolWritesUntil) return false;
+    const spans = this.layout.spans(index * this.meta.pieceLength + begin, data.length);
+    for (const sp of spans) {
+      const s = this.files[sp.file]!;
+      if (s.kept === Kept.None) continue;
+      if (s.kept !== Kept.File || s.oversize || this.cache.openFd(sp.file) < 0) return false;
+    }
+    try {
+      for (const sp of spans) {
+        const s = this.files[sp.file]!;
+        if (s.kept === Kept.None) continue;
+        s.written = true;
+        writeRangeSync(this.cache.openFd(sp.file), data, sp.bufOffset, sp.length, sp.fileOffset);
+      }
+    } catch {
+      return false; // writeBlock does it again and reports the error
+    }
+    const ms = performance.now() - t0;
+    if (ms > (this.opts.slowSyncWriteMs ?? SLOW_SYNC_WRITE_MS)) this.poolWritesUntil = t0 + ms + POOL_AFTER_SLOW_WRITE_MS;
+    return true;
+  }
+
+  /** Writes bytes [begin, begin + data.length) of piece `index` (any file kind; on the
+   *  thread pool when writes go there). Keep `data` unchanged until it resolves. As with
+   *  writeBlockSync, nothing is marked had. */
+  async writeBlock(index: number, begin: number, data: Buffer): Promise<void> {
     this.assertOpen();
+    this.checkRange(index, begin, data.length);
+    const w = this.writeRange(index * this.meta.pieceLength + begin, [data], `cannot write piece ${index} to`);
+    this.blockWrites.add(w);
+    try {
+      await w;
+    } finally {
+      this.blockWrites.delete(w);
+    }
+  }
+
+  /** Piece `index` was written whole (writeBlockSync / writeBlock, all settled) and the
+   *  caller verified it: it is had from now on. */
+  markWritten(index: number): void {
+    this.assertOpen();
+    this.layout.pieceLength(index);
+    if (this.have.has(index)) return;
+    // Its bytes may have been written before a resume snapshot reset the files' written
+    // mark: set it again, so the next snapshot syncs them before recording the piece.
+    for (const sp of this.layout.spans(index * this.meta.pieceLength, this.layout.pieceLength(index))) {
+      const s = this.files[sp.file]!;
+      if (s.kept === Kept.File) s.written = true;
+      else if (s.kept === Kept.Part) this.partWritten = true;
+    }
+    this.markHave(index);
+    this.scheduleSave();
+  }
+
+  /** Reads bytes [begin, begin + into.length) of piece `index` whether verified or not (a
+   *  piece being assembled on disk). False if any of its bytes is missing from disk. */
+  async readUnverified(index: number, begin: number, into: Buffer): Promise<boolean> {
+    this.assertOpen();
+    this.checkRange(index, begin, into.length);
+    return this.readRange(index * this.meta.pieceLength + begin, into);
+  }
+
+  private checkRange(index: number, begin: number, length: number): void {
     const len = this.layout.pieceLength(index);
     if (!Number.isInteger(begin) || !Number.isInteger(length) || begin < 0 || length < 1 || begin + length > len) {
       throw new StorageError('STORAGE_BAD_PIECE', `block ${begin}+${length} outside piece ${index} of ${len} bytes`);
     }
+  }
+
+  /** Bytes [begin, begin+length) of a verified piece. */
+  async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+    this.assertOpen();
+    this.checkRange(index, begin, length);
     if (!this.have.has(index)) throw new StorageError('STORAGE_NOT_VERIFIED', `piece ${index} is not verified`);
     const buf = Buffer.allocUnsafe(length);
     const complete = await this.readRange(index * this.meta.pieceLength + begin, buf);
@@ -429,7 +510,7 @@ export class Storage {
       this.closed = true;
       if (this.saveTimer) clearTimeout(this.saveTimer);
       this.saveTimer = undefined;
-      await Promise.allSettled([...this.writing.values()]);
+      await Promise.allSettled([...this.writing.values(), ...this.blockWrites]);
       try {
         await this.saveResume();
       } finally {
@@ -463,20 +544,27 @@ export class Storage {
 
   /** Writes the consecutive pieces `pieces` (starting at piece `index`) and marks them had. */
   private async doWrite(index: number, pieces: readonly Buffer[]): Promise<void> {
+    const last = index + pieces.length - 1;
+    await this.writeRange(index * this.meta.pieceLength, pieces, index === last ? `cannot write piece ${index} to` : `cannot write pieces ${index}..${last} to`);
+    for (let i = index; i <= last; i++) this.markHave(i);
+    this.scheduleSave();
+  }
+
+  /** Writes `bufs` back to back at torrent offset `start` (after a resume snapshot, if one
+   *  is being taken), into the files, the part file, or nowhere (pad files). */
+  private async writeRange(start: number, bufs: readonly Buffer[], what: string): Promise<void> {
     while (this.gate) await this.gate; // a resume snapshot is being taken
     this.assertOpen();
     this.inflightWrites++;
-    const last = index + pieces.length - 1;
     try {
-      const start = index * this.meta.pieceLength;
       let total = 0;
-      for (const p of pieces) total += p.length;
-      // allSettled: no write of these pieces may still run once they count as done or failed.
+      for (const p of bufs) total += p.length;
+      // allSettled: no write of these bytes may still run once they count as done or failed.
       const results = await Promise.allSettled(
         this.layout.spans(start, total).map((sp) => {
           const s = this.files[sp.file]!;
           if (s.kept === Kept.None) return undefined;
-          const chunks = slices(pieces, sp.bufOffset, sp.length);
+          const chunks = slices(bufs, sp.bufOffset, sp.length);
           if (s.kept === Kept.Part) {
             this.partWritten = true;
             const writePart = () => this.cache.use(PART_KEY, this.partPath, { write: true, create: true }, (fh) => this.writeChunks(fh, chunks, start + sp.bufOffset));
@@ -508,14 +596,12 @@ export class Storage {
         }),
       );
       for (const r of results) if (r.status === 'rejected') throw r.reason;
-      for (let i = index; i <= last; i++) this.markHave(i);
     } catch (e) {
       if (e instanceof StorageError) throw e;
-      throw ioError(index === last ? `cannot write piece ${index} to` : `cannot write pieces ${index}..${last} to`, this.dir, e);
+      throw ioError(what, this.dir, e);
     } finally {
       if (--this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
     }
-    this.scheduleSave();
   }
 
   /** Piece data to disk (see WRITE_CHUNK_BYTES): synchronous block-sized writes here, or
@@ -763,6 +849,17 @@ async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise
     const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
     if (bytesWritten <= 0) throw new Error('short write');
     off += bytesWritten;
+  }
+}
+
+/** Writes bytes [off, off+len) of `buf` at `position` of `fd` (short writes continued). */
+function writeRangeSync(fd: number, buf: Buffer, off: number, len: number, position: number): void {
+  while (len > 0) {
+    const n = writeSync(fd, buf, off, len, position);
+    if (n <= 0) throw new Error('short write');
+    off += n;
+    len -= n;
+    position += n;
   }
 }
 

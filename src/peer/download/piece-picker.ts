@@ -32,7 +32,7 @@ export interface PickerOptions {
   wanted?: Bitfield;
   /** Random source in [0, 1) for ties; tests pass a seeded one. */
   random?: () => number;
-  /** Pieces in progress at most (each holds a piece buffer while it assembles): bounds
+  /** Pieces in progress at most (each holds state, a hash and written blocks while it assembles): bounds
    *  memory whatever the number of peers and their pipelines. Default: no bound. */
   maxPartials?: number;
 }

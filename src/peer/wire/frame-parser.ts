@@ -70,7 +70,8 @@ export class FrameParser {
   /**
    * Adds bytes whose memory the caller reuses once it calls release() (a socket's shared
    * read buffer): no allocation per read. Until then, piece messages carry views of
-   * `chunk` (valid only until release(), so their consumer must copy the block at once);
+   * `chunk` (valid only until release(), so their consumer must use the block at once:
+   * write it out or copy it);
    * every other payload is copied. Call release() before reusing the memory.
    */
   pushBorrowed(chunk: Buffer): void {

@@ -1,0 +1,269 @@
+// The downloader's piece assembly, driven block by block: blocks go to disk as they arrive
+// and a piece is hashed as its blocks come in order; blocks that come out of order (two
+// peers sharing a piece, a peer answering backwards) are hashed by reading them back from
+// disk, and a piece that fails its hash is still attributed block by block (the digests of
+// what each peer sent, read back from disk) so smart ban can convict the liar once the piece
+// passes. Real Storage and PiecePicker; peers are stubs whose requests the test answers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Downloader } from '../../src/node/downloader.js';
+import type { TorrentContext } from '../../src/node/context.js';
+import type { Peer } from '../../src/node/peer.js';
+import { OutstandingRequests, PiecePicker, SmartBan } from '../../src/peer/download/index.js';
+import { Storage } from '../../src/storage/index.js';
+import { createTorrent, type Metainfo } from '../../src/torrent/index.js';
+import { Bitfield } from '../../src/util/index.js';
+import { makeFile } from '../interop/helpers/payload.js';
+import { withTmp } from './helpers.js';
+
+const PIECE = 64 * 1024; // 4 blocks
+const SIZE = 3 * PIECE + 20_000; // and a short last piece of 2 blocks
+
+interface Req {
+  piece: number;
+  begin: number;
+  length: number;
+}
+
+interface StubPeer {
+  peer: Peer;
+  sent: Req[];
+}
+
+function stubPeer(id: number, pieceCount: number, reqq: number): StubPeer {
+  const sent: Req[] = [];
+  const conn = {
+    peerBitfield: Bitfield.full(pieceCount),
+    peerChoking: false,
+    peerAllowedFast: new Set<number>(),
+    amInterested: true,
+    fast: true,
+    peerExtensions: { reqq, m: new Map() },
+    downloadRate: () => 0,
+    sendRequest: (piece: number, begin: number, length: number) => (sent.push({ piece, begin, length }), true),
+    sendCancel: () => true,
+    sendInterested: () => true,
+    sendNotInterested: () => true,
+    pauseReading: () => undefined,
+    resumeReading: () => undefined,
+  };
+  const peer = {
+    id,
+    conn,
+    banKey: `127.0.0.1:${7000 + id}`,
+    address: `127.0.0.1:${7000 + id}`,
+    outstanding: new OutstandingRequests(0),
+    counted: null,
+    snubbed: false,
+    depth: 0,
+    closed: false,
+    get has() {
+      return conn.peerBitfield;
+    },
+    get choking() {
+      return false;
+    },
+    get allowedFast() {
+      return conn.peerAllowedFast;
+    },
+    get reqq() {
+      return reqq;
+    },
+  } as unknown as Peer;
+  return { peer, sent };
+}
+
+interface Rig {
+  meta: Metainfo;
+  src: Buffer;
+  dst: string;
+  st: Storage;
+  d: Downloader;
+  ctx: TorrentContext;
+  peers: Map<number, Peer>;
+  done: number[];
+  failed: number[];
+  bans: { key: string; reason: string }[];
+  readBacks: () => number;
+  poolWrites: () => number;
+}
+
+async function rig(dir: string, writeMode: 'sync' | 'pool'): Promise<Rig> {
+  await makeFile(join(dir, 'src', 'd.bin'), SIZE, 'downloader');
+  const src = await readFile(join(dir, 'src', 'd.bin'));
+  const { meta } = await createTorrent({ path: join(dir, 'src', 'd.bin'), pieceLength: PIECE, creationDate: null });
+  const st = await Storage.open(meta, { dir: join(dir, 'dst'), writeMode });
+  await st.check();
+  let readBacks = 0;
+  const read = st.readUnverified.bind(st);
+  st.readUnverified = (i, b, into) => (readBacks++, read(i, b, into));
+  let poolWrites = 0;
+  const write = st.writeBlock.bind(st);
+  st.writeBlock = (i, b, data) => (poolWrites++, write(i, b, data));
+  const picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, totalLength: meta.length, have: st.have, wanted: st.wantedPieces, random: () => 0 });
+  const peers = new Map<number, Peer>();
+  const done: number[] = [];
+  const failed: number[] = [];
+  const bans: { key: string; reason: string }[] = [];
+  const events = new EventEmitter();
+  events.on('hash-failed', ({ index }: { index: number }) => failed.push(index));
+  events.on('error', (e: Error) => assert.fail(e));
+  const ctx = {
+    infoHash: meta.infoHash,
+    infoHashHex: meta.infoHashHex,
+    events,
+    peers,
+    smartBan: new SmartBan(),
+    meta,
+    storage: st,
+    picker,
+    now: () => 0,
+    ban: (key: string, reason: string) => bans.push({ key, reason }),
+    addDownloaded: () => undefined,
+    addUploaded: () => undefined,
+    pieceDone: (i: number) => done.push(i),
+    requestRechoke: () => undefined,
+  } as unknown as TorrentContext;
+  const d = new Downloader(ctx);
+  return { meta, src, dst: join(dir, 'dst', 'd.bin'), st, d, ctx, peers, done, failed, bans, readBacks: () => readBacks, poolWrites: () => poolWrites };
+}
+
+function add(r: Rig, s: StubPeer): void {
+  r.peers.set(s.peer.id, s.peer);
+  r.d.rememberPeer(s.peer);
+  r.d.onBitfield(s.peer);
+}
+
+/** The bytes of a request from the source file; `corrupt` flips one byte. */
+function blockOf(r: Rig, q: Req, corrupt = false): Buffer {
+  // A view into a larger buffer, as the socket's read buffer hands blocks over; refilled
+  // afterwards, so a downloader that kept the view instead of writing it would fail.
+  const arena = Buffer.alloc(q.length + 100);
+  r.src.copy(arena, 50, q.piece * PIECE + q.begin, q.piece * PIECE + q.begin + q.length);
+  if (corrupt) arena[50 + 7]! ^= 0xff;
+  return arena.subarray(50, 50 + q.length);
+}
+
+function deliver(r: Rig, s: StubPeer, q: Req, corrupt = false): void {
+  const block = blockOf(r, q, corrupt);
+  r.d.onBlock(s.peer, q.piece, q.begin, block);
+  block.fill(0xee); // the read buffer is reused by the next read
+}
+
+/** Lets verification (an await or a disk read per piece) finish. */
+async function settle(r: Rig, pieces: number): Promise<void> {
+  for (let i = 0; i < 500 && r.done.length + r.failed.length < pieces; i++) await new Promise((res) => setTimeout(res, 2));
+}
+
+for (const mode of ['sync', 'pool'] as const) {
+  test(`blocks of one piece from two peers, out of order (${mode} writes): read back, verified, the file is exact`, async () => {
+    await withTmp('sta-dl-', async (dir) => {
+      const r = await rig(dir, mode);
+      try {
+        // reqq 2: each peer asks two blocks at a time, so the second peer takes the
+        // free half of the piece the first one started (partial pieces first).
+        const a = stubPeer(1, r.meta.pieceCount, 2);
+        const b = stubPeer(2, r.meta.pieceCount, 2);
+        add(r, a);
+        add(r, b);
+        let answered = 0;
+        for (let round = 0; round < 50 && !r.st.isComplete(); round++) {
+          r.d.fill(a.peer, true);
+          r.d.fill(b.peer, true);
+          const qa = a.sent.splice(0);
+          const qb = b.sent.splice(0);
+          // b's blocks (later in the piece) first, each peer's backwards.
+          for (const q of qb.reverse()) deliver(r, b, q);
+          for (const q of qa.reverse()) deliver(r, a, q);
+          answered += qa.length + qb.length;
+          await settle(r, r.done.length + 1);
+        }
+        assert.equal(r.st.isComplete(), true, `complete after ${answered} blocks, done ${r.done.join(',')}`);
+        assert.deepEqual([...r.done].sort((x, y) => x - y), [0, 1, 2, 3]);
+        assert.deepEqual(r.failed, []);
+        assert.deepEqual(r.bans, []);
+        assert.ok(r.readBacks() >= 4, `out-of-order pieces were hashed from disk (${r.readBacks()} reads)`);
+        assert.ok((await readFile(r.dst)).equals(r.src), 'the file is byte-identical');
+      } finally {
+        r.d.stop();
+        await r.st.close();
+      }
+    });
+  });
+}
+
+test('blocks in order from one peer are hashed as they arrive: nothing is read back', async () => {
+  await withTmp('sta-dl-', async (dir) => {
+    const r = await rig(dir, 'sync');
+    try {
+      const a = stubPeer(1, r.meta.pieceCount, 4);
+      add(r, a);
+      for (let round = 0; round < 20 && !r.st.isComplete(); round++) {
+        r.d.fill(a.peer, true);
+        for (const q of a.sent.splice(0)) deliver(r, a, q);
+        await settle(r, round + 1);
+      }
+      assert.equal(r.st.isComplete(), true);
+      assert.deepEqual(r.failed, []);
+      // The first piece goes through the thread pool (the file's handle opens on its first
+      // write; copies of in-order blocks are hashed too), the rest straight from the "read
+      // buffer"; nothing is read back.
+      assert.equal(r.poolWrites(), 4);
+      assert.equal(r.readBacks(), 0);
+      assert.ok((await readFile(r.dst)).equals(r.src));
+    } finally {
+      r.d.stop();
+      await r.st.close();
+    }
+  });
+});
+
+test('a piece failing its hash is attributed block by block from disk; the liar is convicted when it passes', async () => {
+  await withTmp('sta-dl-', async (dir) => {
+    const r = await rig(dir, 'sync');
+    try {
+      const liar = stubPeer(1, r.meta.pieceCount, 2);
+      const honest = stubPeer(2, r.meta.pieceCount, 2);
+      add(r, liar);
+      add(r, honest);
+      r.d.fill(liar.peer, true);
+      r.d.fill(honest.peer, true);
+      const ql = liar.sent.splice(0);
+      const qh = honest.sent.splice(0);
+      assert.equal(ql.length, 2);
+      assert.equal(qh.length, 2);
+      const piece = ql[0]!.piece;
+      assert.ok(qh.every((q) => q.piece === piece) && ql.every((q) => q.piece === piece), 'both peers work on one piece');
+      // The honest half first (out of order), then the liar's, its second block corrupt.
+      for (const q of qh) deliver(r, honest, q);
+      deliver(r, liar, ql[0]!);
+      deliver(r, liar, ql[1]!, true);
+      await settle(r, 1);
+      assert.deepEqual(r.failed, [piece]);
+      assert.deepEqual(r.bans, [], 'two senders: nobody is banned on one failure');
+      assert.equal(r.ctx.smartBan.failureCount(liar.peer.banKey), 1);
+      assert.equal(r.ctx.smartBan.failureCount(honest.peer.banKey), 1);
+      assert.equal(r.ctx.smartBan.hasFailed(piece), true);
+
+      // The liar leaves; the honest peer fetches the piece again (and the rest).
+      r.peers.delete(liar.peer.id);
+      r.d.onClose(liar.peer);
+      for (let round = 0; round < 50 && !r.st.isComplete(); round++) {
+        r.d.fill(honest.peer, true);
+        for (const q of honest.sent.splice(0)) deliver(r, honest, q);
+        await settle(r, r.meta.pieceCount + 1);
+      }
+      assert.equal(r.st.isComplete(), true);
+      // The good piece's blocks, read back from disk, differ from the liar's second block
+      // only: the liar is convicted, the honest peer (same failure count) is not.
+      assert.deepEqual(r.bans, [{ key: liar.peer.banKey, reason: `sent corrupt data for piece ${piece} (block at ${ql[1]!.begin})` }]);
+      assert.ok((await readFile(r.dst)).equals(r.src), 'the corrupt block was overwritten');
+    } finally {
+      r.d.stop();
+      await r.st.close();
+    }
+  });
+});
