@@ -12,6 +12,8 @@
 //     --wrk-threads N     (default 2)   --wrk-connections N (default 64)
 //     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 64:
 //                         more overflows a target's default 208 KB socket buffer and measures losses)
+//     --udp-gen G         the UDP generator: native (bench/tracker/udp-load.c, compiled with cc;
+//                         the default when cc exists) or node (udp-load-worker.ts, worker threads)
 //     --repeat N          run each measurement N times and keep the best (default 1; the box is noisy)
 //     --mem-peers N       peers for the memory-store measurement (default 1000000; 0 skips it)
 //     --mem-swarms N      swarms for it (default 100000)
@@ -58,6 +60,8 @@ const wrkThreads = Number(opt('wrk-threads', '2'));
 const wrkConnections = Number(opt('wrk-connections', '64'));
 const udpWorkers = Number(opt('udp-workers', '2'));
 const udpInFlight = Number(opt('udp-inflight', '64'));
+const udpGen = opt('udp-gen', spawnSync('cc', ['--version']).status === 0 ? 'native' : 'node');
+if (udpGen !== 'native' && udpGen !== 'node') throw new Error('--udp-gen must be native or node');
 const repeat = Math.max(1, Math.min(10, Number(opt('repeat', '1'))));
 const memPeers = Number(opt('mem-peers', '1000000'));
 const memSwarms = Number(opt('mem-swarms', '100000'));
@@ -273,7 +277,47 @@ async function runWrk(port: number, keepAlive: boolean): Promise<{ perS: number;
   return { perS: Number(rps[1]), detail: notes.join('; ') };
 }
 
+/** bench/tracker/udp-load.c built into the work dir (once per run), and the hashes file it reads. */
+let nativeGen: { exe: string; hashes: string } | null = null;
+function buildNativeGen(): { exe: string; hashes: string } {
+  if (nativeGen) return nativeGen;
+  const exe = join(work, 'udp-load');
+  const b = spawnSync('cc', ['-O2', '-pthread', '-o', exe, join(here, 'udp-load.c')], { encoding: 'utf8', timeout: 60_000 });
+  if (b.status !== 0) throw new Error(`cc udp-load.c failed: ${b.stderr || String(b.error)}`);
+  const hashes = join(work, 'hashes.txt');
+  writeFileSync(hashes, allInfoHashes().map((h) => h.toString('hex')).join('\n') + '\n');
+  return (nativeGen = { exe, hashes });
+}
+
+function runUdpNative(port: number, udpReuse: boolean): Promise<UdpWorkerResult> {
+  const g = buildNativeGen();
+  const args = ['127.0.0.1', String(port), String(udpWorkers), String(udpInFlight), String(durationS * 1000), udpReuse ? '1' : '0', g.hashes];
+  return new Promise((resolve, reject) => {
+    const c = spawn(g.exe, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: (durationS + 20) * 1000 });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('error', reject);
+    c.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`udp-load exited ${code}: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out) as UdpWorkerResult);
+      } catch {
+        reject(new Error(`udp-load printed ${JSON.stringify(out)}`));
+      }
+    });
+  });
+}
+
 async function runUdp(port: number, udpReuse: boolean): Promise<{ perS: number; detail: string }> {
+  if (udpGen === 'native') {
+    const r = await runUdpNative(port, udpReuse);
+    const notes = [`avg peers/reply ${(r.peersReturned / Math.max(1, r.announces)).toFixed(1)}`];
+    if (r.lost) notes.push(`lost ${r.lost}`);
+    if (r.errors) notes.push(`error replies ${r.errors}`);
+    return { perS: r.announces / (r.elapsedMs / 1000), detail: notes.join('; ') };
+  }
   const workerUrl = new URL('./udp-load-worker.mjs', import.meta.url);
   const params: UdpWorkerParams = {
     host: '127.0.0.1',
@@ -392,7 +436,7 @@ async function main(): Promise<void> {
   }
   console.log(
     `# bench/tracker: ${durationS}s per measurement; wrk -t${wrkThreads} -c${wrkConnections}; ` +
-      `UDP ${udpWorkers} generator thread(s) x ${udpInFlight} in flight; best of ${repeat}; ` +
+      `UDP ${udpGen} generator, ${udpWorkers} thread(s) x ${udpInFlight} in flight; best of ${repeat}; ` +
       `1000 torrents x 10,000 peers, numwant 50; all on 127.0.0.1 (${os.cpus().length} CPUs shared by load and server; ` +
       `load average ${os.loadavg()[0]!.toFixed(1)} at start: other work on the box skews every row)`,
   );

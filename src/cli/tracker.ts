@@ -1,6 +1,7 @@
 // `sta tracker`: HTTP and UDP (BEP 15) tracker on one port number, JSON API, catalogue and
 // status page (../../docs/tracker.md). Prints `tracker listening on ...` once both sockets
 // are bound; SIGINT/SIGTERM close it cleanly (sockets, then the store).
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { StaError } from '../util/index.js';
 import { action } from './run.js';
@@ -19,6 +20,7 @@ interface TrackerFlags {
   maxNumwant?: string;
   http: boolean;
   udp: boolean;
+  udpThreads?: string;
 }
 
 const collect = (v: string, all: string[]): string[] => [...all, v];
@@ -46,6 +48,7 @@ export function register(program: Command): Command {
     .option('--max-numwant <n>', 'most peers handed out in one reply (default 200)')
     .option('--no-http', 'serve UDP only')
     .option('--no-udp', 'serve HTTP only')
+    .option('--udp-threads <n>', 'threads reading the UDP port, memory store only (default: 2 on a machine with 2+ cores)')
     .action(
       action(async (flags: TrackerFlags) => {
         const { startTracker } = await import('../tracker/server/index.js');
@@ -69,6 +72,7 @@ export function register(program: Command): Command {
           ...(flags.maxNumwant !== undefined ? { maxNumwant: int(flags.maxNumwant, '--max-numwant', 1, 10_000)! } : {}),
           http: flags.http,
           udp: flags.udp,
+          udpThreads: int(flags.udpThreads, '--udp-threads', 1, 8) ?? Math.min(2, availableParallelism()),
         });
         const where = [flags.http ? `http://${flags.host}:${tracker.port}/announce` : '', flags.udp ? `udp://${flags.host}:${tracker.port}` : '']
           .filter(Boolean)

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSocket } from 'node:dgram';
+import { availableParallelism } from 'node:os';
 import { decodeUdpReply, encodeUdpConnectRequest } from '../../src/tracker/protocol/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,8 +47,10 @@ test('sta tracker prints its ready line, answers HTTP and UDP on one port, and s
   try {
     const [m] = /udp:\/\/127\.0\.0\.1:(\d+)/.exec(t.line)!.slice(1);
     assert.equal(Number(m), t.port);
-    const stats = (await (await fetch(`http://127.0.0.1:${t.port}/api/stats`)).json()) as { store: string };
+    const stats = (await (await fetch(`http://127.0.0.1:${t.port}/api/stats`)).json()) as { store: string; udp: { threads: number } };
     assert.equal(stats.store, 'memory');
+    // Two threads read the UDP port by default where there are two cores (udp-threads.ts).
+    assert.equal(stats.udp.threads, Math.min(2, availableParallelism()));
     const sock = createSocket('udp4');
     const reply = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no UDP reply')), 3000);
@@ -69,6 +72,16 @@ test('sta tracker ends cleanly on SIGINT', async () => {
   assert.equal(await t.stop('SIGINT'), 0);
 });
 
+test('sta tracker --udp-threads 1 reads UDP on the main thread only, and still stops on SIGTERM', async () => {
+  const t = await startCli(['--udp-threads', '1']);
+  try {
+    const stats = (await (await fetch(`http://127.0.0.1:${t.port}/api/stats`)).json()) as { udp: { threads: number } };
+    assert.equal(stats.udp.threads, 1);
+  } finally {
+    assert.equal(await t.stop('SIGTERM'), 0);
+  }
+});
+
 test('bad flags exit 2 with one stderr line', () => {
   for (const [args, pattern] of [
     [['--port', 'http'], /--port must be an integer/],
@@ -76,6 +89,8 @@ test('bad flags exit 2 with one stderr line', () => {
     [['--store', 'mongodb://x'], /unknown store/],
     [['--whitelist', '/nonexistent/wl.txt'], /cannot read whitelist/],
     [['--no-http', '--no-udp'], /nothing to serve/],
+    [['--udp-threads', '0'], /--udp-threads must be an integer 1\.\.8/],
+    [['--udp-threads', '9'], /--udp-threads must be an integer 1\.\.8/],
   ] as const) {
     const r = spawnSync(process.execPath, [STA, 'tracker', '--port', '0', ...args], { encoding: 'utf8', timeout: 15_000 });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

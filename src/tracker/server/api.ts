@@ -24,6 +24,9 @@ export async function collectStats(ctx: TrackerContext): Promise<TrackerStats> {
     announces: { http: ctx.httpAnnounces.count, udp: ctx.udpAnnounces.count },
     scrapes: ctx.counters.scrapes,
     errors: ctx.counters.errors,
+    udp: ctx.udpThreads
+      ? { threads: ctx.udpThreads.count, forwarded: ctx.udpThreads.forwarded(), dropped: ctx.udpThreads.dropped() }
+      : { threads: ctx.udpServed ? 1 : 0, forwarded: 0, dropped: 0 },
     catalogue: await ctx.store.catalogue.count(),
     store: ctx.store.kind,
     uptimeS: Math.floor((ctx.opts.now() - ctx.startedMs) / 1000),

@@ -15,6 +15,10 @@ export interface TrackerContext {
   readonly udpAnnounces: RateMeter;
   readonly startedMs: number;
   counters: { scrapes: number; errors: number };
+  /** False when the tracker serves HTTP only. */
+  udpServed: boolean;
+  /** Set when more than one thread reads the UDP port (udp-threads.ts). */
+  udpThreads?: { count: number; forwarded(): number; dropped(): number };
 }
 
 export interface TrackerStats {
@@ -26,6 +30,9 @@ export interface TrackerStats {
   announces: { http: number; udp: number };
   scrapes: number;
   errors: number;
+  /** Threads reading the UDP port; packets the extra threads queued to the store's thread,
+   *  and those dropped because it fell behind. */
+  udp: { threads: number; forwarded: number; dropped: number };
   catalogue: number;
   store: string;
   uptimeS: number;

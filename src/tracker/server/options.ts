@@ -30,6 +30,11 @@ export interface TrackerOptions {
   maxNumwant?: number;
   /** Clock (tests drive it). */
   now?: () => number;
+  /** Threads reading the UDP port, the main thread included (default 1; at most 8). More
+   *  than one needs a synchronous store (memory); the extra threads answer connects and
+   *  queue verified announces to the main thread (udp-threads.ts). With more than one, the
+   *  UDP port is released only when the process exits. */
+  udpThreads?: number;
   /** Key of the UDP connection-id MAC (default: random per process). */
   udpSecret?: Uint8Array;
   /** HTTP idle keep-alive and whole-request timeouts, ms (defaults HTTP_KEEPALIVE_MS and

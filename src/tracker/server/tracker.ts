@@ -1,11 +1,11 @@
 // startTracker: binds one port number for HTTP and UDP (UDP first, then HTTP on the same
 // number, retrying when port 0 gave a number whose TCP side is taken), opens the store,
 // and closes all of it cleanly.
+import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { Server } from 'node:net';
-import { lookup as dnsLookup } from 'node:dns';
-import { isIP, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { openStore, type PeerStore } from '../store/index.js';
 import { collectStats } from './api.js';
 import type { TrackerContext, TrackerStats } from './context.js';
@@ -20,6 +20,8 @@ import {
 import { RateMeter } from './rates.js';
 import { ConnectionIds } from './udp-connection-id.js';
 import { createUdpHandler } from './udp.js';
+import { literalLookup } from './udp-lookup.js';
+import { MAX_UDP_THREADS, startUdpThreads, type UdpThreads } from './udp-threads.js';
 import { loadWhitelist } from './whitelist.js';
 
 export interface TrackerServer {
@@ -34,7 +36,11 @@ export interface TrackerServer {
   readonly udpAnnounceUrl: string;
   readonly store: PeerStore;
   stats(): Promise<TrackerStats>;
-  /** Stops listening, ends connections, closes the store if the tracker opened it. */
+  /** Threads reading the UDP socket (1 unless `udpThreads` asked for more and the store
+   *  is synchronous). */
+  readonly udpThreads: number;
+  /** Stops listening, ends connections, closes the store if the tracker opened it. With
+   *  more than one UDP thread the UDP port stays bound until the process exits. */
   close(): Promise<void>;
 }
 
@@ -47,18 +53,6 @@ function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return isIPv6(host) ? `[${host}]` : host;
-}
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/** The UDP socket's lookup: the tracker only ever sends to a packet's source address, an IP
- *  literal, which Node's default (dns.lookup) also answers without a query, but through
- *  process.nextTick: a closure and a tick per reply. This answers literals at once, so
- *  send() reaches the kernel synchronously; anything else goes to dns.lookup as before. */
-function literalLookup(address: string, options: unknown, callback: LookupCallback): void {
-  const family = isIP(address);
-  if (family !== 0) callback(null, address, family);
-  else dnsLookup(address, options as never, callback as never);
 }
 
 function bindUdp(host: string, port: number): Promise<Socket> {
@@ -127,6 +121,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   }
   const whitelist = options.whitelist === undefined ? undefined : await loadWhitelist(options.whitelist);
   const ownsStore = typeof options.store !== 'object';
+  // One key for every UDP thread's connection ids.
+  const udpSecret = options.udpSecret ?? randomBytes(16);
   const store =
     typeof options.store === 'object'
       ? options.store
@@ -138,11 +134,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     opts,
     store,
     whitelist,
-    connectionIds: new ConnectionIds(options.udpSecret),
+    connectionIds: new ConnectionIds(udpSecret),
     httpAnnounces: new RateMeter(),
     udpAnnounces: new RateMeter(),
     startedMs: opts.now(),
     counters: { scrapes: 0, errors: 0 },
+    udpServed: options.udp !== false,
   };
 
   const wantHttp = options.http !== false;
@@ -183,11 +180,26 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     throw e;
   }
   const udp = bound.udp;
+  let threads: UdpThreads | undefined;
   if (udp) {
-    udp.on('message', createUdpHandler(ctx, udp));
+    const handler = createUdpHandler(ctx, udp);
+    udp.on('message', handler);
     udp.on('error', () => {
       ctx.counters.errors++;
     });
+    // More threads on the one UDP port: only over a synchronous store (udp-threads.ts).
+    const want = Math.min(options.udpThreads ?? 1, MAX_UDP_THREADS);
+    if (want > 1 && store.kind === 'memory') {
+      try {
+        threads = await startUdpThreads(udp, handler, udpSecret, want - 1);
+        if (threads) ctx.udpThreads = threads;
+      } catch (e) {
+        udp.close();
+        server?.close();
+        if (ownsStore) await store.close();
+        throw new TrackerServerError('LISTEN_FAILED', `cannot start UDP threads: ${(e as Error).message}`, 1, { cause: e });
+      }
+    }
   }
   const timer = setInterval(() => {
     const now = opts.now();
@@ -205,6 +217,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     announceUrl: `${base}/announce`,
     udpAnnounceUrl: `udp://${urlHost(opts.host)}:${bound.port}`,
     store,
+    udpThreads: udp ? (threads?.count ?? 1) : 0,
     stats: () => collectStats(ctx),
     close() {
       closing ??= (async () => {
@@ -218,7 +231,17 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
               httpServer?.closeAllConnections();
             })
           : Promise.resolve();
-        const udpClosed = udp ? new Promise<void>((resolve) => udp.close(() => resolve())) : Promise.resolve();
+        // A socket other threads read too is not closed (its fd would be closed twice):
+        // those threads stop, and the port is released when the process exits.
+        const udpClosed = !udp
+          ? Promise.resolve()
+          : threads
+            ? threads.stop().then(() => {
+                udp.removeAllListeners('message');
+                udp.on('message', () => {});
+                udp.unref();
+              })
+            : new Promise<void>((resolve) => udp.close(() => resolve()));
         await Promise.all([httpClosed, udpClosed]);
         if (ownsStore) await store.close();
       })();

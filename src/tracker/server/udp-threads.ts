@@ -1,0 +1,126 @@
+// More than one thread reading the tracker's one UDP port (BEP 15 traffic is many tiny
+// datagrams, and one Node event loop spends most of each on the runtime's per-datagram
+// cost: syscalls, buffers, callbacks). Node 20's dgram has no SO_REUSEPORT and worker
+// threads cannot share handles, so: the main thread binds the socket, and each worker
+// wraps the SAME file descriptor (`bind({ fd })`). Every loop polls that one kernel
+// socket; a datagram goes to whichever thread reads first, and all reply from the bound
+// port. Workers answer connects and bad connection ids themselves (the ids are a MAC with
+// a shared key: no state) and queue verified announces and scrapes through a
+// SharedArrayBuffer ring (udp-ring.ts) to the main thread, which owns the swarm store, so
+// the store needs no locks. Only a synchronous store (memory) is served this way: ring
+// records are valid only during the synchronous handling.
+//
+// The file descriptor: Node has no dup(), and every dgram handle closes its fd when closed,
+// so two handles on one fd would close it twice, and the second close could hit a number
+// the process has reused meanwhile (a worker thread also closes its handles when its loop
+// runs dry and it exits). So a threaded UDP socket is never closed by close(): the
+// threads stop answering and idle, unref'd, until the process exits, which releases the
+// port (`sta tracker` exits right after close()). A process that starts and closes many
+// threaded trackers keeps one idle thread per extra UDP thread of each. The fd is read from dgram's
+// internal state (Node 20: the socket's `state symbol` -> handle.fd); when that is not
+// there the tracker runs its UDP on one thread, as before.
+import type { Socket } from 'node:dgram';
+import { Worker } from 'node:worker_threads';
+import type { UdpHandler } from './udp.js';
+import { createUdpRing, UdpRingReader } from './udp-ring.js';
+import type { UdpWorkerData } from './udp-worker.js';
+
+/** Most UDP threads (the main thread included). */
+export const MAX_UDP_THREADS = 8;
+
+/** The OS file descriptor of a bound dgram socket, from Node's internal socket state, or
+ *  undefined when this Node does not expose it. */
+export function socketFd(socket: Socket): number | undefined {
+  const sym = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  const state = sym ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[sym] : undefined;
+  const fd = state?.handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+const workerExecArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+
+function startWorker(data: UdpWorkerData): Worker {
+  // Under tsx (tests) a thread does not get tsx's loader from `--import tsx` on Node 20.
+  if (import.meta.url.endsWith('.ts')) {
+    const href = new URL('./udp-worker.ts', import.meta.url).href;
+    return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(href)}); })`, {
+      eval: true,
+      workerData: data,
+      execArgv: workerExecArgv,
+    });
+  }
+  return new Worker(new URL('./udp-worker.js', import.meta.url), { workerData: data, execArgv: workerExecArgv });
+}
+
+export interface UdpThreads {
+  /** Threads reading the socket, the main thread included. */
+  readonly count: number;
+  /** Verified packets the workers queued to the main thread and it handled. */
+  forwarded(): number;
+  /** Packets dropped because the main thread fell behind (a full ring). */
+  dropped(): number;
+  /** Stops the workers answering and unrefs everything; the fd stays open until exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `extra` worker threads on `socket` (bound, with `handler` already on its
+ * 'message' event). Resolves when every worker polls the socket; undefined when the fd is
+ * not reachable (then nothing was started).
+ */
+export async function startUdpThreads(socket: Socket, handler: UdpHandler, secret: Uint8Array, extra: number): Promise<UdpThreads | undefined> {
+  const fd = socketFd(socket);
+  if (fd === undefined || extra < 1) return undefined;
+  const type = socket.address().family === 'IPv6' ? 'udp6' : 'udp4';
+  const workers: { worker: Worker; reader: UdpRingReader }[] = [];
+  const drain = (msg: Buffer, src: Buffer, address: string, port: number): void => handler.verified(msg, address, port, src);
+  try {
+    for (let i = 0; i < Math.min(extra, MAX_UDP_THREADS - 1); i++) {
+      const ring = createUdpRing();
+      const worker = startWorker({ fd, type, secret, ring: ring.sab });
+      const reader = new UdpRingReader(ring.sab);
+      workers.push({ worker, reader });
+      await new Promise<void>((resolve, reject) => {
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`UDP thread exited (${code}) before it started`)));
+        worker.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(`UDP thread said ${String(m)}`))));
+      });
+      worker.removeAllListeners('exit');
+      worker.removeAllListeners('error');
+      // A worker that dies leaves the others (and the main thread) serving.
+      worker.on('error', () => {});
+      reader.run(drain);
+    }
+  } catch (e) {
+    // A worker that never got the fd is terminated (it holds no handle on it yet); one
+    // that did is only stopped, like stop() below.
+    for (const w of workers) {
+      w.reader.stop();
+      w.worker.postMessage('stop');
+      w.worker.unref();
+    }
+    throw e;
+  }
+  return {
+    count: workers.length + 1,
+    forwarded: () => workers.reduce((n, w) => n + w.reader.drained, 0),
+    dropped: () => workers.reduce((n, w) => n + w.reader.dropped, 0),
+    async stop() {
+      await Promise.all(
+        workers.map(
+          ({ worker, reader }) =>
+            new Promise<void>((resolve) => {
+              reader.stop();
+              const t = setTimeout(resolve, 2000);
+              worker.once('message', () => {
+                clearTimeout(t);
+                resolve();
+              });
+              worker.postMessage('stop');
+            }),
+        ),
+      );
+      for (const { worker } of workers) worker.unref();
+    },
+  };
+}
