@@ -17,6 +17,7 @@ import type { Peer } from './peer.js';
 /** A piece being received. Its blocks are on disk (or on their way there); `hash` has
  *  taken its first `hashed` bytes (the blocks that arrived in order). */
 interface Assembly {
+  index: number;
   hash: Hash;
   hashed: number;
   /** Blocks written on the thread pool (storage could not write them at once), if any. */
@@ -42,6 +43,9 @@ export class Downloader {
   private readonly verifying = new Set<number>();
   private pendingBytes = 0;
   private readonly scratch: Buffer[] = [];
+  /** Complete pieces hashed whole on arrival, checked after the current read (checkReady). */
+  private ready: Assembly[] = [];
+  private readyScheduled = false;
   private readingPaused = false;
   private stopped = false;
 
@@ -49,7 +53,7 @@ export class Downloader {
 
   /** Pieces being received or checked. */
   get piecesInProgress(): number {
-    return this.assembling.size + this.verifying.size;
+    return this.assembling.size + this.ready.length + this.verifying.size;
   }
 
   // --- availability and interest ---
@@ -185,7 +189,7 @@ export class Downloader {
     if (res.status === 'accepted') {
       let a = this.assembling.get(index);
       if (!a) {
-        a = { hash: createHash('sha1'), hashed: 0, writes: null, writeBytes: 0 };
+        a = { index, hash: createHash('sha1'), hashed: 0, writes: null, writeBytes: 0 };
         this.assembling.set(index, a);
       }
       this.place(st, index, begin, block, a);
@@ -196,7 +200,18 @@ export class Downloader {
       }
       if (res.pieceComplete) {
         this.assembling.delete(index);
-        void this.verify(index, a);
+        if (a.writes === null && a.hashed === size && !this.t.smartBan.hasFailed(index)) {
+          // The usual case: every byte hashed on arrival and written. Checked in one
+          // microtask per read (not an async function per piece, which cost more to run and
+          // several times more to compile than the rest of the per-block path).
+          this.ready.push(a);
+          if (!this.readyScheduled) {
+            this.readyScheduled = true;
+            queueMicrotask(this.checkReady);
+          }
+        } else {
+          void this.verify(index, a, null);
+        }
       }
     }
     this.fill(peer);
@@ -246,10 +261,44 @@ export class Downloader {
     }
   }
 
-  /** A complete piece: wait for its writes still on the thread pool, hash what was not
-   *  hashed on arrival (blocks that came out of order) by reading it back from disk (the
-   *  page cache), then mark it verified or act on the failure. */
-  private async verify(index: number, a: Assembly): Promise<void> {
+  /** Runs after the read that completed these pieces was dispatched: a failure may ban
+   *  and close peers, and a pass sends HAVEs and may complete the torrent. */
+  private readonly checkReady = (): void => {
+    this.readyScheduled = false;
+    const ready = this.ready;
+    this.ready = [];
+    const meta = this.t.meta;
+    for (const a of ready) {
+      if (this.stopped || !meta) return;
+      const digest = a.hash.digest();
+      if (digest.equals(meta.pieces.subarray(a.index * 20, a.index * 20 + 20))) this.passed(a.index, this.t.picker!.sendersOf(a.index));
+      else void this.verify(a.index, a, digest);
+    }
+  };
+
+  /** A verified piece, all written: it counts, and its senders earn trust. */
+  private passed(index: number, senders: number[]): void {
+    const { storage: st, picker: pk } = this.t;
+    if (!st || !pk) return;
+    try {
+      st.markWritten(index);
+      pk.pieceVerified(index);
+      const from = this.addressesOf(senders);
+      this.t.smartBan.contributed(from);
+      this.t.pieceDone(index, from);
+    } catch (e) {
+      if (this.stopped) return;
+      // Storage closed or failing: the piece goes back to the pool; the torrent reports it.
+      pk.pieceFailed(index);
+      this.t.events.emit('error', e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  /** A complete piece off the usual path: wait for its writes still on the thread pool,
+   *  hash what was not hashed on arrival (blocks that came out of order) by reading it back
+   *  from disk (the page cache), then mark it verified or act on the failure (`digest`:
+   *  already computed, and wrong). */
+  private async verify(index: number, a: Assembly, digest: Buffer | null): Promise<void> {
     const { storage: st, picker: pk, meta } = this.t;
     if (!st || !pk || !meta) return;
     const size = pk.pieceSize(index);
@@ -257,24 +306,24 @@ export class Downloader {
     this.addPending(size - a.writeBytes);
     const senders = pk.sendersOf(index);
     try {
-      // Act after the read that completed the piece is dispatched: a failure may ban and
-      // close peers, and a pass sends HAVEs and may complete the torrent.
       if (a.writes) {
         // allSettled: none of this piece's writes may still run once it goes back to the
         // pool (a late one would overwrite the next attempt's bytes).
         for (const r of await Promise.allSettled(a.writes)) if (r.status === 'rejected') throw r.reason;
       } else {
-        await null;
+        await null; // after the read that completed the piece, as in checkReady
       }
       if (this.stopped) return;
-      if (a.hashed < size && !(await this.readBack(st, index, a.hashed, size, a.hash))) {
-        // Bytes gone from disk under us (a file deleted or truncated): not the peers' fault.
-        pk.pieceFailed(index);
-        this.fillAll();
-        return;
+      if (!digest) {
+        if (a.hashed < size && !(await this.readBack(st, index, a.hashed, size, a.hash))) {
+          // Bytes gone from disk under us (a file deleted or truncated): not the peers' fault.
+          pk.pieceFailed(index);
+          this.fillAll();
+          return;
+        }
+        if (this.stopped) return;
+        digest = a.hash.digest();
       }
-      if (this.stopped) return;
-      const digest = a.hash.digest();
       if (!digest.equals(meta.pieces.subarray(index * 20, index * 20 + 20))) {
         const piece = await this.readPiece(st, index, size);
         if (this.stopped) return;
@@ -286,11 +335,7 @@ export class Downloader {
         if (this.stopped) return;
         if (piece) for (const b of this.t.smartBan.piecePassed(index, blockDigests(piece))) this.t.ban(b.address, b.reason);
       }
-      st.markWritten(index);
-      pk.pieceVerified(index);
-      const from = this.addressesOf(senders);
-      this.t.smartBan.contributed(from);
-      this.t.pieceDone(index, from);
+      this.passed(index, senders);
     } catch (e) {
       if (this.stopped) return;
       // A disk error: the piece goes back to the pool; the torrent reports the error.
@@ -372,6 +417,7 @@ export class Downloader {
   stop(): void {
     this.stopped = true;
     this.assembling.clear();
+    this.ready = [];
     this.scratch.length = 0;
   }
 }
