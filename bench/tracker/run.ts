@@ -7,7 +7,8 @@
 //     --duration S        seconds per measurement (default 10)
 //     --targets LIST      comma list of opentracker,bittorrent-tracker,fixed-reply,sta-memory,sta-redis
 //                         (default), and sta-stub: sta's servers over a store that keeps nothing,
-//                         and fixed-reply-2t: fixed-reply with UDP served by 2 threads on one fd
+//                         and fixed-reply-2t: fixed-reply with UDP served by 2 threads on one fd,
+//                         sta-memory-1t: sta-memory with its UDP on one thread (--udp-threads 1)
 //     --modes LIST        comma list of http-close,http-keepalive,udp,udp-reuse (default all)
 //     --wrk-threads N     (default 2)   --wrk-connections N (default 64)
 //     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 64:
@@ -47,11 +48,11 @@ function opt(name: string, def: string): string {
 }
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const durationS = Number(opt('duration', '10'));
-const ALL_TARGETS = ['opentracker', 'bittorrent-tracker', 'fixed-reply', 'sta-memory', 'sta-redis', 'sta-stub', 'fixed-reply-2t'] as const;
+const ALL_TARGETS = ['opentracker', 'bittorrent-tracker', 'fixed-reply', 'sta-memory', 'sta-redis', 'sta-stub', 'fixed-reply-2t', 'sta-memory-1t'] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
 /** sta-stub (sta's servers over a store that keeps nothing) and fixed-reply-2t (fixed-reply
  *  with UDP served by two threads on one fd) are asked for by name. */
-const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub' && t !== 'fixed-reply-2t');
+const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub' && t !== 'fixed-reply-2t' && t !== 'sta-memory-1t');
 const targets = opt('targets', DEFAULT_TARGETS.join(',')).split(',') as TargetName[];
 const MODES = ['http-close', 'http-keepalive', 'udp', 'udp-reuse'] as const;
 type Mode = (typeof MODES)[number];
@@ -141,14 +142,14 @@ async function startRedis(): Promise<Child & { port: number }> {
   };
 }
 
-async function startSta(store: 'memory' | 'redis'): Promise<Running> {
+async function startSta(store: 'memory' | 'redis', extra: string[] = []): Promise<Running> {
   const port = await freePort();
   const redis = store === 'redis' ? await startRedis() : null;
   const storeArg = redis ? `redis://127.0.0.1:${redis.port}` : 'memory';
   try {
     const c = await startChild(
       process.execPath,
-      [join(root, 'bin/sta'), 'tracker', '--host', '127.0.0.1', '--port', String(port), '--store', storeArg],
+      [join(root, 'bin/sta'), 'tracker', '--host', '127.0.0.1', '--port', String(port), '--store', storeArg, ...extra],
       { readyLine: /tracker listening on/, cwd: root },
     );
     return {
@@ -182,6 +183,8 @@ function startTarget(t: TargetName): Promise<Running> {
       return startSta('memory');
     case 'sta-redis':
       return startSta('redis');
+    case 'sta-memory-1t':
+      return startSta('memory', ['--udp-threads', '1']);
   }
 }
 
@@ -503,7 +506,7 @@ async function main(): Promise<void> {
   // bottleneck.
   const usPer = (r: Measure | undefined): number | undefined => (r && r.perS > 0 ? (1e6 * r.cpuS) / (r.perS * r.wallS) : undefined);
   const ratioLines = (label: (sta: string, ref: string) => string, ratio: (s: Measure | undefined, r: Measure | undefined) => number | undefined): void => {
-    for (const sta of ['sta-memory', 'sta-redis', 'sta-stub'] as const) {
+    for (const sta of ['sta-memory', 'sta-memory-1t', 'sta-redis', 'sta-stub'] as const) {
       const srow = table.get(sta);
       if (!srow) continue;
       for (const ref of refs) {
