@@ -146,6 +146,7 @@ export function parseRequest(buf: Buffer, start: number, headEnd: number): Parse
   }
   // Header lines, up to the empty line at headEnd - 2.
   let conn = 0;
+  let host = false;
   let xff: string | undefined;
   let p = te + 11;
   const last = headEnd - 2;
@@ -178,11 +179,15 @@ export function parseRequest(buf: Buffer, start: number, headEnd: number): Parse
       if (nameIs(buf, ns, ne, 'transfer-encoding')) return NOT_OURS;
     } else if (n0 === 0x75) {
       if (nameIs(buf, ns, ne, 'upgrade')) return NOT_OURS;
+    } else if (n0 === 0x68) {
+      if (nameIs(buf, ns, ne, 'host')) host = true;
     } else if (n0 === 0x78 && nameIs(buf, ns, ne, 'x-forwarded-for')) {
       const v = buf.toString('latin1', vs, ve);
       xff = xff === undefined ? v : `${xff}, ${v}`;
     }
   }
+  // HTTP/1.1 without Host is invalid (RFC 9112 3.2): node:http answers it 400.
+  if (!http10 && !host) return NOT_OURS;
   const keepAlive = http10 ? (conn & 2) !== 0 && (conn & 1) === 0 : (conn & 1) === 0;
   return { route, query: qs < te ? buf.toString('latin1', qs, te) : '', keepAlive, http10, xff };
 }

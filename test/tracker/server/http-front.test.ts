@@ -386,15 +386,22 @@ test('parseRequest: well-formed announces and scrapes give their query, keep-ali
       fc.constantFrom('', 'close', 'keep-alive', 'Keep-Alive', 'CLOSE', 'upgrade, close', 'foo'),
       fc.option(fc.constantFrom('192.0.2.1', '10.0.0.1, 192.0.2.2')),
       fc.boolean(),
-      (route, query, http10, extra, conn, xff, withQuery) => {
-        const headers = extra.filter(([n]) => !/^(connection|content-length|transfer-encoding|upgrade|x-forwarded-for)$/i.test(n));
+      fc.boolean(),
+      (route, query, http10, extra, conn, xff, withQuery, withHost) => {
+        const headers = extra.filter(([n]) => !/^(connection|content-length|transfer-encoding|upgrade|x-forwarded-for|host)$/i.test(n));
         let h = headers.map(([n, v]) => `${n}:${v}\r\n`).join('');
+        if (withHost) h += 'Host: tracker.example\r\n';
         if (conn) h += `Connection: ${conn}\r\n`;
         if (xff) h += `X-Forwarded-For: ${xff}\r\n`;
         const target = withQuery ? `${route}?${query}` : route;
         const text = `GET ${target} HTTP/1.${http10 ? 0 : 1}\r\n${h}\r\n`;
         const buf = Buffer.from(`junk${text}junk`, 'latin1');
         const r = parseRequest(buf, 4, 4 + text.length);
+        // HTTP/1.1 without Host is handed over (route 0): node:http refuses it (400).
+        if (!http10 && !withHost) {
+          assert.equal(r.route, 0, text);
+          return;
+        }
         assert.equal(r.route, route === '/announce' ? 1 : 2, text);
         assert.equal(r.query, withQuery ? query : '');
         assert.equal(r.http10, http10);
@@ -436,9 +443,29 @@ test('parseRequest: any bytes are either refused (hand-over) or parse to a consi
     const t = `GET /announce?a HTTP/1.1\r\n${h}\r\n`;
     assert.equal(parseRequest(Buffer.from(t), 0, t.length).route, 0, h);
   }
-  const zero = `GET /announce?a HTTP/1.1\r\nContent-Length: 0\r\n\r\n`;
+  const zero = `GET /announce?a HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n`;
   assert.equal(parseRequest(Buffer.from(zero), 0, zero.length).route, 1);
   for (const t of ['POST /announce HTTP/1.1\r\n\r\n', 'GET /announcex HTTP/1.1\r\n\r\n', 'GET /api/stats HTTP/1.1\r\n\r\n', 'GET /announce HTTP/2.0\r\n\r\n']) {
     assert.equal(parseRequest(Buffer.from(t), 0, t.length).route, 0, t);
   }
 });
+
+test('an HTTP/1.1 announce without Host is refused with 400 (as node:http does); HTTP/1.0 needs none', () =>
+  withTracker({}, async (t) => {
+    const path = announcePath(announceReq(H, 1));
+    for (const [r, status] of [
+      [req(path, ''), 400],
+      [req(path, 'Connection: close\r\n'), 400],
+      [req(path, '', '1.0'), 200],
+    ] as const) {
+      const c = await Raw.open(t.port);
+      try {
+        await c.write(r);
+        await c.until(() => c.responses().length === 1, 'the reply');
+        assert.equal(c.responses()[0]!.status, status, r);
+      } finally {
+        c.close();
+      }
+    }
+    await stillServes(t);
+  }));
