@@ -183,7 +183,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   let threads: UdpThreads | undefined;
   if (udp) {
     const handler = createUdpHandler(ctx, udp);
-    udp.on('message', handler);
+    udp.on('message', (msg, rinfo) => {
+      handler(msg, rinfo);
+      threads?.afterMainPacket();
+    });
     udp.on('error', () => {
       ctx.counters.errors++;
     });

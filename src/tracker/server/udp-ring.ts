@@ -12,6 +12,9 @@ const HEAD = 0;
 const TAIL = 1;
 const SEQ = 2;
 const DROPPED = 3;
+/** 1 while the reader's thread is known to be running JavaScript that will drain the ring
+ *  before it sleeps (udp-threads.ts): the writer then skips the wake-up. */
+const BUSY = 4;
 const CONTROL_BYTES = 64;
 /** Record header: u16 record length (0 = wrap marker), u8 src length, u8 address length,
  *  u16 source port, u16 packet length. */
@@ -94,7 +97,9 @@ export class UdpRingWriter {
     this.head = (this.head + len) >>> 0;
     Atomics.store(this.ctl, HEAD, this.head | 0);
     Atomics.add(this.ctl, SEQ, 1);
-    Atomics.notify(this.ctl, SEQ, 1);
+    // A wake-up is a task posted to the reader's event loop: skipped while the reader is
+    // busy, as it drains before it sleeps (see UdpRingReader.idle for the race).
+    if (Atomics.load(this.ctl, BUSY) === 0) Atomics.notify(this.ctl, SEQ, 1);
     return true;
   }
 }
@@ -150,6 +155,27 @@ export class UdpRingReader {
     Atomics.store(this.ctl, TAIL, this.tail | 0);
     this.drained += n;
     return n;
+  }
+
+  /** True when records are waiting. */
+  get pending(): boolean {
+    return (Atomics.load(this.ctl, HEAD) >>> 0) !== this.tail;
+  }
+
+  /** The reader's thread is busy and will call idle() before it sleeps: until then the
+   *  writer does not wake it. */
+  busy(): void {
+    Atomics.store(this.ctl, BUSY, 1);
+  }
+
+  /** The reader's thread is about to sleep: wake-ups are needed again. Records pushed
+   *  while it was busy are drained here: a writer that saw BUSY = 1 skipped its notify
+   *  but stored HEAD first, so either it sees BUSY = 0 and notifies, or this load of
+   *  HEAD after the store of BUSY = 0 sees its record (the Atomics are sequentially
+   *  consistent). */
+  idle(fn: RingHandler): void {
+    Atomics.store(this.ctl, BUSY, 0);
+    if (this.pending) this.drain(fn);
   }
 
   /** Drains with `fn` now and whenever the writer adds records, until stop(). */

@@ -55,6 +55,9 @@ function startWorker(data: UdpWorkerData): Worker {
 export interface UdpThreads {
   /** Threads reading the socket, the main thread included. */
   readonly count: number;
+  /** Called by the main thread after each datagram it reads itself: drains the workers'
+   *  queues while it is awake anyway, so they need not wake it. */
+  afterMainPacket(): void;
   /** Verified packets the workers queued to the main thread and it handled. */
   forwarded(): number;
   /** Packets dropped because the main thread fell behind (a full ring). */
@@ -101,8 +104,26 @@ export async function startUdpThreads(socket: Socket, handler: UdpHandler, secre
     }
     throw e;
   }
+  // While the main thread reads datagrams itself it is awake: it marks the rings busy
+  // (the workers skip their wake-ups), drains them after each datagram, and once the
+  // loop's poll phase is over (setImmediate runs right after it) marks them idle again.
+  let idleScheduled = false;
+  const goIdle = (): void => {
+    idleScheduled = false;
+    for (const w of workers) w.reader.idle(drain);
+  };
   return {
     count: workers.length + 1,
+    afterMainPacket() {
+      for (const w of workers) {
+        if (!idleScheduled) w.reader.busy();
+        if (w.reader.pending) w.reader.drain(drain);
+      }
+      if (!idleScheduled) {
+        idleScheduled = true;
+        setImmediate(goIdle);
+      }
+    },
     forwarded: () => workers.reduce((n, w) => n + w.reader.drained, 0),
     dropped: () => workers.reduce((n, w) => n + w.reader.dropped, 0),
     async stop() {

@@ -171,3 +171,33 @@ test('ring: another thread writes 20,000 records while this one drains them in o
   assert.equal(next, 20000);
   assert.equal(bad, 0);
 });
+
+test('ring: a busy reader is not woken, and idle() drains what came meanwhile', async () => {
+  const ring = createUdpRing(1 << 14);
+  const w = new UdpRingWriter(ring.sab);
+  const r = new UdpRingReader(ring.sab);
+  const got: number[] = [];
+  const fn = (packet: Buffer): void => void got.push(packet[0]!);
+  r.busy();
+  let woke = false;
+  r.run((p) => {
+    woke = true;
+    fn(p);
+  });
+  // Pushed while busy: no wake-up reaches run()'s wait.
+  assert.equal(w.push(Buffer.from([1]), Buffer.alloc(6), '127.0.0.1', 1), true);
+  await new Promise((res) => setTimeout(res, 50));
+  assert.equal(woke, false);
+  assert.equal(r.pending, true);
+  // Going idle drains it at once.
+  r.idle(fn);
+  assert.deepEqual(got, [1]);
+  assert.equal(r.pending, false);
+  // Idle again: the next push wakes the waiting reader.
+  assert.equal(w.push(Buffer.from([2]), Buffer.alloc(6), '127.0.0.1', 1), true);
+  const t0 = Date.now();
+  while (!woke && Date.now() - t0 < 2000) await new Promise((res) => setTimeout(res, 5));
+  r.stop();
+  assert.equal(woke, true);
+  assert.deepEqual(got, [1, 2]);
+});
