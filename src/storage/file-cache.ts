@@ -17,6 +17,8 @@ interface Entry {
 export class FileCache {
   private readonly entries = new Map<number, Entry>();
   private closed = false;
+  /** The key last moved to the end of the LRU order (openFd skips moving it again). */
+  private mru = NaN;
   constructor(readonly maxOpen: number) {}
 
   get openCount(): number {
@@ -38,6 +40,7 @@ export class FileCache {
         throw new StorageError('STORAGE_READ_ONLY', `${path} is open read-only`);
       }
     }
+    this.mru = key;
     if (e) {
       this.entries.delete(key); // re-insert: Map order is the LRU order
       this.entries.set(key, e);
@@ -74,9 +77,10 @@ export class FileCache {
   openFd(key: number): number {
     const e = this.entries.get(key);
     if (!e || !e.fh || !e.writable || this.closed) return -1;
-    if (e.refs === 0) {
+    if (key !== this.mru) {
       this.entries.delete(key);
       this.entries.set(key, e);
+      this.mru = key;
     }
     return e.fh.fd;
   }

@@ -128,6 +128,10 @@ export class Storage {
   private checkIncomplete = false;
   private wantedLeft = 0;
   private readonly writing = new Map<number, Promise<void>>();
+  /** The file the last writeBlockSync wrote into, and its torrent byte range. */
+  private lastFile = 0;
+  private lastFileStart = 0;
+  private lastFileEnd = 0;
   /** writeBlock calls running. */
   private readonly blockWrites = new Set<Promise<void>>();
   private inflightWrites = 0;
@@ -414,18 +418,35 @@ export class Storage {
     if (this.closed || this.opts.writeMode === 'pool') return false;
     const t0 = performance.now();
     if (t0 < this.poolWritesUntil) return false;
-    const spans = this.layout.spans(index * this.meta.pieceLength + begin, data.length);
-    for (const sp of spans) {
-      const s = this.files[sp.file]!;
-      if (s.kept === Kept.None) continue;
-      if (s.kept !== Kept.File || s.oversize || this.cache.openFd(sp.file) < 0) return false;
-    }
+    const start = index * this.meta.pieceLength + begin;
     try {
-      for (const sp of spans) {
-        const s = this.files[sp.file]!;
-        if (s.kept === Kept.None) continue;
+      if (start >= this.lastFileStart && start + data.length <= this.lastFileEnd) {
+        // Inside the file the last block went to (the usual case): no span list.
+        const s = this.files[this.lastFile]!;
+        const fd = this.cache.openFd(this.lastFile);
+        if (s.kept !== Kept.File || s.oversize || fd < 0) return false;
         s.written = true;
-        writeRangeSync(this.cache.openFd(sp.file), data, sp.bufOffset, sp.length, sp.fileOffset);
+        writeRangeSync(fd, data, 0, data.length, start - this.lastFileStart);
+      } else {
+        const spans = this.layout.spans(start, data.length);
+        const fds: number[] = [];
+        for (const sp of spans) {
+          const s = this.files[sp.file]!;
+          const fd = s.kept === Kept.None ? -1 : this.cache.openFd(sp.file);
+          if (s.kept !== Kept.None && (s.kept !== Kept.File || s.oversize || fd < 0)) return false;
+          fds.push(fd);
+        }
+        spans.forEach((sp, k) => {
+          if (fds[k]! < 0) return; // a pad file: nothing to write
+          this.files[sp.file]!.written = true;
+          writeRangeSync(fds[k]!, data, sp.bufOffset, sp.length, sp.fileOffset);
+        });
+        if (spans.length === 1 && fds[0]! >= 0) {
+          const f = this.meta.files[spans[0]!.file]!;
+          this.lastFile = spans[0]!.file;
+          this.lastFileStart = f.offset;
+          this.lastFileEnd = f.offset + f.length;
+        }
       }
     } catch {
       return false; // writeBlock does it again and reports the error

@@ -70,12 +70,20 @@ class PartialPiece {
 export interface BlockResult {
   /** accepted: counts toward the piece. duplicate: already had it (endgame race).
    *  unexpected: a block of a piece we have or never asked for. */
-  status: 'accepted' | 'duplicate' | 'unexpected';
+  readonly status: 'accepted' | 'duplicate' | 'unexpected';
   /** Peers that also hold a request for this block: send them CANCEL (endgame). */
-  cancel: number[];
+  readonly cancel: readonly number[];
   /** Every block of the piece is here: assemble and verify it. */
-  pieceComplete: boolean;
+  readonly pieceComplete: boolean;
 }
+
+/** Results without cancels, shared (blockReceived runs once per 16 KiB block; only the
+ *  endgame has peers to cancel). Read them, never change them. */
+const NO_CANCEL: readonly number[] = Object.freeze([]);
+const UNEXPECTED: BlockResult = Object.freeze({ status: 'unexpected', cancel: NO_CANCEL, pieceComplete: false });
+const DUPLICATE: BlockResult = Object.freeze({ status: 'duplicate', cancel: NO_CANCEL, pieceComplete: false });
+const ACCEPTED: BlockResult = Object.freeze({ status: 'accepted', cancel: NO_CANCEL, pieceComplete: false });
+const ACCEPTED_COMPLETE: BlockResult = Object.freeze({ status: 'accepted', cancel: NO_CANCEL, pieceComplete: true });
 
 export class PiecePicker {
   readonly pieceCount: number;
@@ -306,27 +314,28 @@ export class PiecePicker {
     const p = this.partials.get(piece);
     const b = begin / BLOCK_SIZE;
     if (!p || this.have.has(piece) || !Number.isInteger(b) || b < 0 || b >= p.state.length) {
-      return { status: 'unexpected', cancel: [], pieceComplete: false };
+      return UNEXPECTED;
     }
-    const cancel: number[] = [];
     if (p.state[b] === RECEIVED) {
       this.dropDup(p, b, peerId);
-      return { status: 'duplicate', cancel, pieceComplete: false };
+      return DUPLICATE;
     }
+    let cancel: readonly number[] | number[] = NO_CANCEL;
     if (p.state[b] === REQUESTED) {
       const owner = p.peer[b]!;
-      if (owner !== peerId && owner >= 0) cancel.push(owner);
+      if (owner !== peerId && owner >= 0) cancel = [owner];
     } else {
       p.free--; // arrived after its request was given up: still good data
     }
     const extra = p.dup?.get(b);
     if (extra) {
-      for (const id of extra) if (id !== peerId) cancel.push(id);
+      for (const id of extra) if (id !== peerId) cancel = [...cancel, id];
       p.dup!.delete(b);
     }
     p.state[b] = RECEIVED;
     p.peer[b] = peerId;
     p.received++;
+    if (cancel === NO_CANCEL) return p.complete ? ACCEPTED_COMPLETE : ACCEPTED;
     return { status: 'accepted', cancel, pieceComplete: p.complete };
   }
 
