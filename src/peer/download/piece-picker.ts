@@ -256,8 +256,8 @@ export class PiecePicker {
    *  or enough HAVEs changed availability (a slightly stale order only blurs "rarest").
    *  The random tie-break is drawn per extent of EXTENT_BYTES (libtorrent's piece extent
    *  affinity), with a random rotation inside it: equally rare pieces are taken a whole
-   *  extent at a time, in index order from a random start, so finished pieces are mostly
-   *  neighbours the downloader writes with one call (and a disk seeks less), while which
+   *  extent at a time, in index order from a random start, so pieces in progress are mostly
+   *  neighbours on disk (a disk seeks less), while which
    *  extent comes first, and where in it, stays random. */
   private rebuildOrder(): void {
     let n = 0;
