@@ -39,16 +39,23 @@ async function udpAnnounce(port: number, host: string, n: number): Promise<{ pee
   }
 }
 
-test('dual stack: UDP replies follow the request family, HTTP lists both', { skip: hasV6Loopback || process.env.STA_REQUIRE_INTEROP === '1' ? false : 'no IPv6 loopback here' }, () =>
-  withTracker({ host: '::' }, async (t) => {
-    assert.equal(t.udpAnnounceUrl, `udp://[::1]:${t.port}`);
-    await udpAnnounce(t.port, '::1', 1);
-    await udpAnnounce(t.port, '127.0.0.1', 2);
-    // An IPv4 client is handed only the IPv4 peer, an IPv6 client only the IPv6 one.
-    assert.deepEqual((await udpAnnounce(t.port, '127.0.0.1', 3)).peers, [{ ip: '127.0.0.1', port: 10002 }]);
-    assert.deepEqual((await udpAnnounce(t.port, '::1', 4)).peers.map((p) => `${p.ip}:${p.port}`).sort(), ['::1:10001']);
-    const r = await fetch(`http://[::1]:${t.port}/announce?${buildAnnounceQuery(announceReq(H, 5))}`);
-    const peers = decodeAnnounceReply(Buffer.from(await r.arrayBuffer())).peers.map((p) => `${p.ip}:${p.port}`);
-    assert.deepEqual(peers.sort(), ['127.0.0.1:10002', '127.0.0.1:10003', '::1:10001', '::1:10004'].sort());
-  }),
-);
+for (const udpThreads of [1, 2]) {
+  test(`dual stack, ${udpThreads} UDP thread(s): UDP replies follow the request family, HTTP lists both`, { skip: hasV6Loopback || process.env.STA_REQUIRE_INTEROP === '1' ? false : 'no IPv6 loopback here' }, () =>
+    withTracker({ host: '::', udpThreads }, async (t) => {
+      assert.equal(t.udpThreads, udpThreads);
+      assert.equal(t.udpAnnounceUrl, `udp://[::1]:${t.port}`);
+      // Repeated, so that with two threads both read IPv4 and IPv6 datagrams (a re-announce
+      // changes nothing in the swarm).
+      for (let i = 0; i < (udpThreads > 1 ? 20 : 1); i++) {
+        await udpAnnounce(t.port, '::1', 1);
+        await udpAnnounce(t.port, '127.0.0.1', 2);
+      }
+      // An IPv4 client is handed only the IPv4 peer, an IPv6 client only the IPv6 one.
+      assert.deepEqual((await udpAnnounce(t.port, '127.0.0.1', 3)).peers, [{ ip: '127.0.0.1', port: 10002 }]);
+      assert.deepEqual((await udpAnnounce(t.port, '::1', 4)).peers.map((p) => `${p.ip}:${p.port}`).sort(), ['::1:10001']);
+      const r = await fetch(`http://[::1]:${t.port}/announce?${buildAnnounceQuery(announceReq(H, 5))}`);
+      const peers = decodeAnnounceReply(Buffer.from(await r.arrayBuffer())).peers.map((p) => `${p.ip}:${p.port}`);
+      assert.deepEqual(peers.sort(), ['127.0.0.1:10002', '127.0.0.1:10003', '::1:10001', '::1:10004'].sort());
+    }),
+  );
+}
