@@ -194,10 +194,7 @@ export class Downloader {
       }
       this.place(st, index, begin, block, a);
       this.t.addDownloaded(block.length);
-      for (const id of res.cancel) {
-        const other = this.t.peers.get(id);
-        if (other && other.outstanding.remove(index, begin)) other.conn.sendCancel(index, begin, block.length);
-      }
+      if (res.cancel.length > 0) this.cancelOthers(index, begin, block.length, res.cancel);
       if (res.pieceComplete) {
         this.assembling.delete(index);
         if (a.writes === null && a.hashed === size && !this.t.smartBan.hasFailed(index)) {
@@ -215,6 +212,16 @@ export class Downloader {
       }
     }
     this.fill(peer);
+  }
+
+  /** Endgame: the block arrived, the other peers asked for it get CANCEL. (A method of its
+   *  own, like the rest of what runs rarely: code that has not run when onBlock is optimized
+   *  makes the JIT discard it and compile it again the first time it does.) */
+  private cancelOthers(index: number, begin: number, length: number, ids: readonly number[]): void {
+    for (const id of ids) {
+      const other = this.t.peers.get(id);
+      if (other && other.outstanding.remove(index, begin)) other.conn.sendCancel(index, begin, length);
+    }
   }
 
   /** A block to disk and, when it is the next one in order, into the piece's hash.

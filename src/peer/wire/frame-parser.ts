@@ -16,6 +16,11 @@ export interface FrameParserOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Big-endian u32 at `off` (in bounds). */
+function u32(b: Buffer, off: number): number {
+  return b[off]! * 0x1000000 + ((b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!);
+}
 const KEEP_ALIVE: WireMessage = Object.freeze({ type: 'keep-alive' });
 const CHOKE: WireMessage = Object.freeze({ type: 'choke' });
 const UNCHOKE: WireMessage = Object.freeze({ type: 'unchoke' });
@@ -102,6 +107,29 @@ export class FrameParser {
    */
   next(): WireMessage | null {
     if (this.failed) throw this.failed;
+    // The common case on its own: a whole piece message inside the first chunk. Small, so
+    // the JIT compiles it once; everything else (and every check failing) goes to nextAny.
+    const c0 = this.chunks[this.first];
+    if (c0 !== undefined) {
+      const h = this.head;
+      if (c0.length - h >= 13 && c0[h + 4] === MessageId.piece) {
+        const len = u32(c0, h);
+        if (len >= 10 && len <= 9 + MAX_BLOCK_LENGTH && c0.length - h >= 4 + len) {
+          const index = u32(c0, h + 5);
+          const begin = u32(c0, h + 9);
+          const g = this.geometry;
+          if (!g || (index < g.pieceCount && begin + len - 9 <= pieceSize(g, index))) {
+            const block = c0.subarray(h + 13, h + 4 + len);
+            this.consume(4 + len);
+            return { type: 'piece', index, begin, block };
+          }
+        }
+      }
+    }
+    return this.nextAny();
+  }
+
+  private nextAny(): WireMessage | null {
     for (;;) {
       if (this.buffered < 4) return null;
       const c0 = this.chunks[this.first]!;
