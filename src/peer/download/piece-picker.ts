@@ -128,7 +128,10 @@ export class PiecePicker {
   }
 
   pieceSize(i: number): number {
-    return i === this.pieceCount - 1 ? this.totalLength - this.pieceLength * (this.pieceCount - 1) : this.pieceLength;
+    // Both computed each call, so the last piece's branch has type feedback (see
+    // peer/wire pieceSize: its first use otherwise deoptimized the per-block code).
+    const last = this.totalLength - this.pieceLength * (this.pieceCount - 1);
+    return i === this.pieceCount - 1 ? last : this.pieceLength;
   }
 
   blockCount(i: number): number {

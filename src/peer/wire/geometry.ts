@@ -28,8 +28,11 @@ export function makeGeometry(pieceCount: number, pieceLength: number, totalLengt
 
 /** Length of piece `index` (the last one may be short). */
 export function pieceSize(g: TorrentGeometry, index: number): number {
-  if (index === g.pieceCount - 1) return g.totalLength - index * g.pieceLength;
-  return g.pieceLength;
+  // Both lengths computed on every call: a branch that only the last piece takes had no
+  // type feedback when the per-block code inlining this was optimized, and its first run
+  // (the last piece, at a random moment) made V8 discard and recompile all that code.
+  const last = g.totalLength - (g.pieceCount - 1) * g.pieceLength;
+  return index === g.pieceCount - 1 ? last : g.pieceLength;
 }
 
 export function bitfieldByteLength(pieceCount: number): number {
