@@ -427,32 +427,39 @@ export class Storage {
         if (s.kept !== Kept.File || s.oversize || fd < 0) return false;
         s.written = true;
         writeRangeSync(fd, data, 0, data.length, start - this.lastFileStart);
-      } else {
-        const spans = this.layout.spans(start, data.length);
-        const fds: number[] = [];
-        for (const sp of spans) {
-          const s = this.files[sp.file]!;
-          const fd = s.kept === Kept.None ? -1 : this.cache.openFd(sp.file);
-          if (s.kept !== Kept.None && (s.kept !== Kept.File || s.oversize || fd < 0)) return false;
-          fds.push(fd);
-        }
-        spans.forEach((sp, k) => {
-          if (fds[k]! < 0) return; // a pad file: nothing to write
-          this.files[sp.file]!.written = true;
-          writeRangeSync(fds[k]!, data, sp.bufOffset, sp.length, sp.fileOffset);
-        });
-        if (spans.length === 1 && fds[0]! >= 0) {
-          const f = this.meta.files[spans[0]!.file]!;
-          this.lastFile = spans[0]!.file;
-          this.lastFileStart = f.offset;
-          this.lastFileEnd = f.offset + f.length;
-        }
+      } else if (!this.writeSpansSync(start, data)) {
+        return false;
       }
     } catch {
       return false; // writeBlock does it again and reports the error
     }
     const ms = performance.now() - t0;
     if (ms > (this.opts.slowSyncWriteMs ?? SLOW_SYNC_WRITE_MS)) this.poolWritesUntil = t0 + ms + POOL_AFTER_SLOW_WRITE_MS;
+    return true;
+  }
+
+  /** writeBlockSync across files or into another file than the last block (a method of
+   *  its own so the per-block path stays small for the JIT). */
+  private writeSpansSync(start: number, data: Buffer): boolean {
+    const spans = this.layout.spans(start, data.length);
+    const fds: number[] = [];
+    for (const sp of spans) {
+      const s = this.files[sp.file]!;
+      const fd = s.kept === Kept.None ? -1 : this.cache.openFd(sp.file);
+      if (s.kept !== Kept.None && (s.kept !== Kept.File || s.oversize || fd < 0)) return false;
+      fds.push(fd);
+    }
+    spans.forEach((sp, k) => {
+      if (fds[k]! < 0) return; // a pad file: nothing to write
+      this.files[sp.file]!.written = true;
+      writeRangeSync(fds[k]!, data, sp.bufOffset, sp.length, sp.fileOffset);
+    });
+    if (spans.length === 1 && fds[0]! >= 0) {
+      const f = this.meta.files[spans[0]!.file]!;
+      this.lastFile = spans[0]!.file;
+      this.lastFileStart = f.offset;
+      this.lastFileEnd = f.offset + f.length;
+    }
     return true;
   }
 
