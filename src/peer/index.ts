@@ -13,6 +13,7 @@ export {
   type AcceptOptions,
   type CloseInfo,
   type PeerConnectionEvents,
+  type PieceHandler,
 } from './connection.js';
 export { readHandshake, ipToBytes, DEFAULT_HANDSHAKE_TIMEOUT_MS, type ReadHandshakeResult } from './handshake-io.js';
 export { PeerConnectionError, type PeerConnectionErrorCode } from './errors.js';

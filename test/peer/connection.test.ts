@@ -682,3 +682,34 @@ test('requests are told apart exactly: unaligned begins, begins past 16 MiB, ind
   a.close();
   b.close();
 });
+
+test('setPieceHandler: blocks go to the handler (a view valid during the call) instead of the piece event', async () => {
+  const { a, b } = await pair();
+  a.sendAvailability(null);
+  b.sendAvailability(Bitfield.full(64));
+  a.sendInterested();
+  b.sendUnchoke();
+  await until(() => !a.peerChoking);
+  const viaEvent: number[] = [];
+  a.on('piece', (i) => viaEvent.push(i));
+  const viaHandler: [number, number, Buffer, boolean][] = [];
+  a.setPieceHandler((i, begin, block, requested) => viaHandler.push([i, begin, Buffer.from(block), requested]));
+  const one = randomBytes(16384);
+  const two = randomBytes(16384);
+  a.sendRequest(3, 0, 16384);
+  b.sendPiece(3, 0, one);
+  b.sendPiece(4, 0, two); // unrequested: still reported, requested false
+  await until(() => viaHandler.length === 2);
+  assert.deepEqual(viaHandler, [
+    [3, 0, one, true],
+    [4, 0, two, false],
+  ]);
+  assert.deepEqual(viaEvent, [], 'no piece event while a handler is set');
+  a.setPieceHandler(null);
+  a.sendRequest(5, 0, 16384);
+  b.sendPiece(5, 0, one);
+  await until(() => viaEvent.length === 1);
+  assert.deepEqual(viaEvent, [5]);
+  a.close();
+  b.close();
+});
