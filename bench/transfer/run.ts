@@ -72,6 +72,11 @@ interface RowResult {
   /** From the first byte on the leecher's disk to complete. */
   dataS?: number;
   leecherCpuS?: number;
+  /** The same split (aria2c and sta: /usr/bin/time; Transmission: /proc). */
+  leecherUserS?: number;
+  leecherSysS?: number;
+  /** With --runs N: the leecher CPU of every successful run of this row. */
+  cpuRuns?: number[];
   leecherPeakRss?: number;
   seederCpuS?: number;
 }
@@ -91,12 +96,12 @@ function timePrefix(file: string): string[] {
   return ['/usr/bin/time', '-f', '%U %S %M', '-o', file];
 }
 
-async function readTimeFile(file: string): Promise<{ cpuS: number; peakRss: number } | undefined> {
+async function readTimeFile(file: string): Promise<{ cpuS: number; userS: number; sysS: number; peakRss: number } | undefined> {
   try {
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
     const [u, s, m] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
     if (u === undefined || s === undefined || m === undefined || [u, s, m].some(Number.isNaN)) return undefined;
-    return { cpuS: u + s, peakRss: m * 1024 };
+    return { cpuS: u + s, userS: u, sysS: s, peakRss: m * 1024 };
   } catch {
     return undefined;
   }
@@ -194,6 +199,8 @@ async function runRow(base: Workspace, row: string, srcDir: string, name: string
     } else {
       const s = await readTimeFile(timeFile);
       res.leecherCpuS = s?.cpuS;
+      res.leecherUserS = s?.userS;
+      res.leecherSysS = s?.sysS;
       res.leecherPeakRss = s?.peakRss;
     }
     if (seederProc) {
@@ -231,18 +238,25 @@ async function main(): Promise<void> {
     console.log(`# payload: ${(SIZE / 2 ** 20).toFixed(0)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s; piece length ${PIECE_LENGTH}`);
     console.log(`# ${new Date().toISOString()} node ${process.version}; leecher CPU/RSS by /usr/bin/time (Transmission: /proc at completion)`);
 
-    const results: RowResult[] = [];
-    for (const row of ROWS) {
-      // --runs N: each row N times, the run with the median wall time is kept (two cores
-      // make single runs noisy); a failed run counts as slowest.
-      const runs: RowResult[] = [];
-      for (let i = 0; i < RUNS; i++) {
+    // --runs N: N rounds, each running every row once (interleaved, so a machine getting
+    // busier or quieter affects every row alike); per row the run with the median wall time
+    // is kept (two cores make single runs noisy; a failed run counts as slowest), and the
+    // median leecher CPU of all its runs is shown beside it.
+    const byRow = new Map<string, RowResult[]>(ROWS.map((r) => [r, []]));
+    for (let i = 0; i < RUNS; i++) {
+      for (const row of ROWS) {
         const r = await runRow(base, row, srcDir, name);
         printRow(r);
-        runs.push(r);
+        byRow.get(row)!.push(r);
       }
+    }
+    const results: RowResult[] = [];
+    for (const row of ROWS) {
+      const runs = byRow.get(row)!;
       runs.sort((a, b) => (a.ok ? (a.wallS ?? Infinity) : Infinity) - (b.ok ? (b.wallS ?? Infinity) : Infinity));
-      results.push(runs[Math.floor((runs.length - 1) / 2)]!);
+      const kept = runs[Math.floor((runs.length - 1) / 2)]!;
+      kept.cpuRuns = runs.filter((r) => r.ok && r.leecherCpuS !== undefined).map((r) => r.leecherCpuS!);
+      results.push(kept);
     }
     printTable(results);
   } finally {
@@ -263,8 +277,16 @@ function printRow(r: RowResult): void {
     return;
   }
   console.log(
-    `# ${pair}: ${fmt(r.wallS, 2)} s, ${fmt(mbps(r, 'wall'))} MB/s wall, ${fmt(mbps(r, 'data'))} MB/s from first byte, leecher ${fmt(r.leecherCpuS, 2)} CPU s, ${fmt((r.leecherPeakRss ?? NaN) / MB, 0)} MB peak RSS`,
+    `# ${pair}: ${fmt(r.wallS, 2)} s, ${fmt(mbps(r, 'wall'))} MB/s wall, ${fmt(mbps(r, 'data'))} MB/s from first byte, leecher ${fmt(r.leecherCpuS, 2)} CPU s${r.leecherUserS !== undefined ? ` (user ${fmt(r.leecherUserS, 2)} + sys ${fmt(r.leecherSysS, 2)})` : ''}, ${fmt((r.leecherPeakRss ?? NaN) / MB, 0)} MB peak RSS`,
   );
+}
+
+/** "median (min-max)" of per-run CPU seconds, per GiB. */
+function cpuSpread(runs: number[] | undefined, gib: number): string {
+  if (!runs || runs.length === 0) return '';
+  const v = [...runs].sort((a, b) => a - b).map((x) => x / gib);
+  const mid = v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  return v.length === 1 ? fmt(mid, 2) : `${fmt(mid, 2)} (${fmt(v[0], 2)}-${fmt(v[v.length - 1], 2)})`;
 }
 
 function printTable(results: RowResult[]): void {
@@ -275,9 +297,9 @@ function printTable(results: RowResult[]): void {
   const gib = SIZE / 2 ** 30;
   console.log(`\n## bench/transfer: ${(SIZE / 2 ** 20).toFixed(0)} MiB over loopback, piece length ${PIECE_LENGTH / 1024} KiB${RUNS > 1 ? `, median of ${RUNS} runs` : ''}`);
   console.log(
-    '| seeder -> leecher | wall s | MB/s (wall) | MB/s (from 1st byte) | leecher CPU s | CPU s/GiB | leecher peak RSS MB | seeder CPU s | x best ref (wall) | x best ref (1st byte) | x pair ref (wall) |',
+    '| seeder -> leecher | wall s | MB/s (wall) | MB/s (from 1st byte) | leecher CPU s | CPU s/GiB | CPU s/GiB, all runs: median (min-max) | leecher peak RSS MB | seeder CPU s | x best ref (wall) | x best ref (1st byte) | x pair ref (wall) |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   // The same pair with sta replaced by aria2c: is sta the slow side of a mixed pair?
   const pairRef = (r: RowResult) => {
     const ref = results.find((x) => x.ok && x.seeder === (r.seeder === 'sta' ? 'aria2' : r.seeder) && x.leecher === (r.leecher === 'sta' ? 'aria2' : r.leecher));
@@ -286,13 +308,13 @@ function printTable(results: RowResult[]): void {
   for (const r of results) {
     const pair = `${LABEL[r.seeder]} -> ${LABEL[r.leecher]}`;
     if (!r.ok) {
-      console.log(`| ${pair} | failed: ${(r.error ?? '').replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | |`);
+      console.log(`| ${pair} | failed: ${(r.error ?? '').replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | | |`);
       continue;
     }
     const isSta = r.seeder === 'sta' || r.leecher === 'sta';
     const ratio = (v: number | undefined, best: number | undefined) => (isSta && v && best ? `${(v / best).toFixed(2)}x` : '');
     console.log(
-      `| ${pair} | ${fmt(r.wallS, 2)} | ${fmt(mbps(r, 'wall'))} | ${fmt(mbps(r, 'data'))} | ${fmt(r.leecherCpuS, 2)} | ${fmt(r.leecherCpuS === undefined ? undefined : r.leecherCpuS / gib, 2)} | ${fmt((r.leecherPeakRss ?? NaN) / MB, 0)} | ${fmt(r.seederCpuS, 2)} | ${ratio(mbps(r, 'wall'), bestWall)} | ${ratio(mbps(r, 'data'), bestData)} | ${ratio(mbps(r, 'wall'), pairRef(r))} |`,
+      `| ${pair} | ${fmt(r.wallS, 2)} | ${fmt(mbps(r, 'wall'))} | ${fmt(mbps(r, 'data'))} | ${fmt(r.leecherCpuS, 2)} | ${fmt(r.leecherCpuS === undefined ? undefined : r.leecherCpuS / gib, 2)} | ${cpuSpread(r.cpuRuns, gib)} | ${fmt((r.leecherPeakRss ?? NaN) / MB, 0)} | ${fmt(r.seederCpuS, 2)} | ${ratio(mbps(r, 'wall'), bestWall)} | ${ratio(mbps(r, 'data'), bestData)} | ${ratio(mbps(r, 'wall'), pairRef(r))} |`,
     );
   }
   if (bestRef) console.log(`\nbest reference: ${LABEL[bestRef.seeder]} -> ${LABEL[bestRef.leecher]} (${fmt(bestWall)} MB/s wall)`);
