@@ -279,7 +279,7 @@ test('https: a tracker that is not speaking TLS is TRACKER_UNREACHABLE (node:htt
   // A plain HTTP server behind an https URL: the TLS handshake fails.
   const f = await fakeHttp((_q, res) => res.end(encode({ interval: 60, peers: Buffer.alloc(0) })));
   try {
-    await assert.rejects(announce(f.url.replace(/^http:/, 'https:'), { ...params, timeoutMs: 5000 }), { code: 'TRACKER_UNREACHABLE' });
+    await assert.rejects(announce(f.url.replace(/^http:/, 'https:'), params, { timeoutMs: 5000 }), { code: 'TRACKER_UNREACHABLE' });
   } finally {
     await f.close();
   }
