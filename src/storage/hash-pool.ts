@@ -2,7 +2,8 @@
 // check()). Workers start on demand, are unref'd whenever idle so the pool never keeps
 // the process alive, and are replaced if one dies. Results come back in any order.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../util/worker.js';
 import { StorageError } from './errors.js';
 import type { HashJob, HashResult } from './hash-worker.js';
 
@@ -21,20 +22,8 @@ interface Slot {
   inflight: Map<number, Pending>;
 }
 
-/** Node flags a file worker cannot take (`--input-type` is for --eval/stdin only). */
-const workerExecArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-
 function startWorker(): Worker {
-  // Under tsx (tests, benches) a thread does not get tsx's loader from `--import tsx` on
-  // Node 20: register it in the thread first, then load the TypeScript worker.
-  if (import.meta.url.endsWith('.ts')) {
-    const href = new URL('./hash-worker.ts', import.meta.url).href;
-    return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(href)}); })`, {
-      eval: true,
-      execArgv: workerExecArgv,
-    });
-  }
-  return new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: workerExecArgv });
+  return startModuleWorker(import.meta.url, 'hash-worker');
 }
 
 export class HashPool {

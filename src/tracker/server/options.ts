@@ -33,7 +33,8 @@ export interface TrackerOptions {
   /** Threads reading the UDP port, the main thread included (default 1; at most 8). More
    *  than one needs a synchronous store (memory); the extra threads answer connects and
    *  queue verified announces to the main thread (udp-threads.ts). With more than one, the
-   *  UDP port is released only when the process exits. */
+   *  UDP port is released only when the process exits, and the extra threads issue and
+   *  check connection ids by the real clock, not `now`. */
   udpThreads?: number;
   /** Key of the UDP connection-id MAC (default: random per process). */
   udpSecret?: Uint8Array;

@@ -21,7 +21,7 @@ import { RateMeter } from './rates.js';
 import { ConnectionIds } from './udp-connection-id.js';
 import { createUdpHandler } from './udp.js';
 import { literalLookup } from './udp-lookup.js';
-import { MAX_UDP_THREADS, startUdpThreads, type UdpThreads } from './udp-threads.js';
+import { startUdpThreads, type UdpThreads } from './udp-threads.js';
 import { loadWhitelist } from './whitelist.js';
 
 export interface TrackerServer {
@@ -191,7 +191,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       ctx.counters.errors++;
     });
     // More threads on the one UDP port: only over a synchronous store (udp-threads.ts).
-    const want = Math.min(options.udpThreads ?? 1, MAX_UDP_THREADS);
+    const want = options.udpThreads ?? 1;
     if (want > 1 && store.kind === 'memory') {
       try {
         threads = await startUdpThreads(udp, handler, udpSecret, want - 1);
@@ -241,7 +241,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
           : threads
             ? threads.stop().then(() => {
                 udp.removeAllListeners('message');
-                udp.on('message', () => {});
                 udp.unref();
               })
             : new Promise<void>((resolve) => udp.close(() => resolve()));

@@ -20,7 +20,8 @@
 // internal state (Node 20: the socket's `state symbol` -> handle.fd); when that is not
 // there the tracker runs its UDP on one thread, as before.
 import type { Socket } from 'node:dgram';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../util/worker.js';
 import type { UdpHandler } from './udp.js';
 import { createUdpRing, UdpRingReader } from './udp-ring.js';
 import type { UdpWorkerData } from './udp-worker.js';
@@ -37,19 +38,8 @@ export function socketFd(socket: Socket): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
-const workerExecArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-
 function startWorker(data: UdpWorkerData): Worker {
-  // Under tsx (tests) a thread does not get tsx's loader from `--import tsx` on Node 20.
-  if (import.meta.url.endsWith('.ts')) {
-    const href = new URL('./udp-worker.ts', import.meta.url).href;
-    return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(href)}); })`, {
-      eval: true,
-      workerData: data,
-      execArgv: workerExecArgv,
-    });
-  }
-  return new Worker(new URL('./udp-worker.js', import.meta.url), { workerData: data, execArgv: workerExecArgv });
+  return startModuleWorker(import.meta.url, 'udp-worker', { workerData: data });
 }
 
 export interface UdpThreads {
@@ -95,8 +85,8 @@ export async function startUdpThreads(socket: Socket, handler: UdpHandler, secre
       reader.run(drain);
     }
   } catch (e) {
-    // A worker that never got the fd is terminated (it holds no handle on it yet); one
-    // that did is only stopped, like stop() below.
+    // Not terminated: a worker that bound the fd would close it on exit. Stopped, like
+    // stop() below (one that already exited holds nothing).
     for (const w of workers) {
       w.reader.stop();
       w.worker.postMessage('stop');
