@@ -9,7 +9,7 @@ import {
   type BlockAttribution,
   type BlockRequest,
 } from '../peer/download/index.js';
-import type { Storage } from '../storage/index.js';
+import { sharedAlignedPool, type AlignedPool, type Storage } from '../storage/index.js';
 import { Bitfield } from '../util/index.js';
 import type { TorrentContext } from './context.js';
 import type { Peer } from './peer.js';
@@ -24,6 +24,9 @@ interface Assembly {
   writes: Promise<void>[] | null;
   /** Their bytes (copies held until written). */
   writeBytes: number;
+  /** Direct mode: the piece is gathered here (an aligned buffer) and written whole with
+   *  Storage.writePieceDirect once it verifies; its blocks are not written as they come. */
+  buf: Buffer | null;
 }
 
 /** Bytes held for the disk: complete pieces waiting for their check, and block copies
@@ -49,7 +52,14 @@ export class Downloader {
   private readingPaused = false;
   private stopped = false;
 
-  constructor(private readonly t: TorrentContext) {}
+  private readonly aligned: AlignedPool;
+
+  constructor(
+    private readonly t: TorrentContext,
+    aligned?: AlignedPool,
+  ) {
+    this.aligned = aligned ?? sharedAlignedPool();
+  }
 
   /** Pieces being received or checked. */
   get piecesInProgress(): number {
@@ -188,16 +198,22 @@ export class Downloader {
     const res = pk.blockReceived(peer.id, index, begin);
     if (res.status === 'accepted') {
       let a = this.assembling.get(index);
-      if (!a) {
-        a = { index, hash: createHash('sha1'), hashed: 0, writes: null, writeBytes: 0 };
-        this.assembling.set(index, a);
+      if (!a) a = this.startPiece(st, index, size);
+      if (a.buf !== null) {
+        a.buf.set(block, begin);
+        if (begin === a.hashed) {
+          a.hash.update(block);
+          a.hashed += block.length;
+        }
+      } else {
+        this.place(st, index, begin, block, a);
       }
-      this.place(st, index, begin, block, a);
       this.t.addDownloaded(block.length);
       if (res.cancel.length > 0) this.cancelOthers(index, begin, block.length, res.cancel);
       if (res.pieceComplete) {
         this.assembling.delete(index);
-        if (a.writes === null && a.hashed === size && !this.t.smartBan.hasFailed(index)) {
+        if (a.buf !== null) void this.finishDirect(index, a, size);
+        else if (a.writes === null && a.hashed === size && !this.t.smartBan.hasFailed(index)) {
           // The usual case: every byte hashed on arrival and written. Checked in one
           // microtask per read (not an async function per piece, which cost more to run and
           // several times more to compile than the rest of the per-block path).
@@ -212,6 +228,56 @@ export class Downloader {
       }
     }
     this.fill(peer);
+  }
+
+  /** A piece's first block: direct mode (a buffer from the aligned pool) when storage can
+   *  write the piece that way and the pool has room, else blocks go to disk as they come. */
+  private startPiece(st: Storage, index: number, size: number): Assembly {
+    const buf = st.directPiece(index) ? this.aligned.take(size) : null;
+    const a: Assembly = { index, hash: createHash('sha1'), hashed: 0, writes: null, writeBytes: 0, buf };
+    this.assembling.set(index, a);
+    return a;
+  }
+
+  /** A direct-mode piece is complete: hash what came out of order (from the buffer),
+   *  check it, write it (O_DIRECT; through the page cache if that fails), then it counts.
+   *  A failed piece is never written: its blocks' digests come from the buffer. */
+  private async finishDirect(index: number, a: Assembly, size: number): Promise<void> {
+    const { storage: st, picker: pk, meta } = this.t;
+    const buf = a.buf!;
+    if (!st || !pk || !meta) {
+      this.aligned.give(buf);
+      return;
+    }
+    this.verifying.add(index);
+    this.addPending(size);
+    const senders = pk.sendersOf(index);
+    try {
+      await null; // after the read that completed the piece, as in checkReady
+      if (this.stopped) return;
+      if (a.hashed < size) a.hash.update(buf.subarray(a.hashed, size));
+      if (!a.hash.digest().equals(meta.pieces.subarray(index * 20, index * 20 + 20))) {
+        this.hashFailed(index, buf, senders);
+        return;
+      }
+      if (this.t.smartBan.hasFailed(index)) for (const b of this.t.smartBan.piecePassed(index, blockDigests(buf))) this.t.ban(b.address, b.reason);
+      try {
+        await st.writePieceDirect(index, buf);
+      } catch {
+        if (this.stopped) return;
+        await st.writeBlock(index, 0, buf); // an error here is a disk error (below)
+      }
+      if (this.stopped) return;
+      this.passed(index, senders);
+    } catch (e) {
+      if (this.stopped) return;
+      pk.pieceFailed(index);
+      this.t.events.emit('error', e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.verifying.delete(index);
+      this.removePending(size);
+      this.aligned.give(buf);
+    }
   }
 
   /** Endgame: the block arrived, the other peers asked for it get CANCEL. (A method of its
@@ -423,6 +489,7 @@ export class Downloader {
 
   stop(): void {
     this.stopped = true;
+    for (const a of this.assembling.values()) if (a.buf) this.aligned.give(a.buf);
     this.assembling.clear();
     this.ready = [];
     this.scratch.length = 0;

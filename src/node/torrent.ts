@@ -147,6 +147,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> implements TorrentCon
       dir: this.opts.dir,
       ...(wantedFiles ? { wantedFiles } : {}),
       ...(this.opts.resumePath ? { resumePath: this.opts.resumePath } : {}),
+      directWrites: true,
       onResumeError: (e) => this.emit('error', e),
     });
     this.storage = storage;

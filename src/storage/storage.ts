@@ -2,8 +2,8 @@
 // checking what is already verified (resume data first, hashing only what is unknown),
 // writing verified pieces, serving blocks of them, and keeping resume data.
 // Crash-safety reasoning: docs/storage.md.
-import { writeSync } from 'node:fs';
-import { mkdir, realpath, type FileHandle } from 'node:fs/promises';
+import { constants, writeSync } from 'node:fs';
+import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { dirname, resolve } from 'node:path';
 import type { Metainfo } from '../torrent/index.js';
@@ -19,6 +19,7 @@ import {
   POOL_AFTER_SLOW_WRITE_MS,
   WRITE_CHUNK_BYTES,
 } from './config.js';
+import { DIRECT_ALIGN } from './aligned-pool.js';
 import { StorageError, ioError } from './errors.js';
 import { FileCache } from './file-cache.js';
 import { assertRealInside, createFile, statFile, type DiskStat } from './files.js';
@@ -60,6 +61,9 @@ export interface StorageOptions {
   /** A synchronous write run slower than this sends writes to the pool for a while
    *  (default SLOW_SYNC_WRITE_MS; tests pass -1 to take the fall-back at once). */
   slowSyncWriteMs?: number;
+  /** Allow writePieceDirect (unbuffered, O_DIRECT writes of whole pieces; default false).
+   *  See directPiece. */
+  directWrites?: boolean;
   /** Called when a background resume save fails (the next save retries). */
   onResumeError?: (e: StorageError) => void;
 }
@@ -84,6 +88,8 @@ const OPEN_STAT_CONCURRENCY = 16;
 
 /** Index used for the part file in the handle cache. */
 const PART_KEY = -1;
+/** Direct-write handles kept open (a second descriptor per file written directly). */
+const MAX_DIRECT_HANDLES = 8;
 
 interface FileState {
   /** Where this file's bytes live now. */
@@ -142,6 +148,10 @@ export class Storage {
   private lastSaveAt = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** Direct (O_DIRECT) write handles by file, LRU order; false once the file system refused
+   *  one (then no piece is offered the direct path again). */
+  private directOk: boolean;
+  private readonly directHandles = new Map<number, { fh: Promise<FileHandle>; refs: number }>();
 
   private constructor(meta: Metainfo, layout: Layout, dir: string, resumePath: string, partPath: string, files: FileState[], opts: StorageOptions) {
     this.meta = meta;
@@ -151,6 +161,7 @@ export class Storage {
     this.partPath = partPath;
     this.files = files;
     this.opts = opts;
+    this.directOk = opts.directWrites === true && constants.O_DIRECT !== undefined;
     this.cache = new FileCache(opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.pool = opts.hashPool ?? defaultHashPool();
     this.have = new Bitfield(meta.pieceCount);
@@ -478,6 +489,96 @@ export class Storage {
     }
   }
 
+  /**
+   * Whether piece `index` may be written with writePieceDirect: direct writes allowed
+   * (`directWrites`) and not refused by the file system so far, and the piece lies in one
+   * wanted file, at an offset and of a length that are multiples of DIRECT_ALIGN, in a
+   * file already open for writing here (created and checked by an earlier write). A
+   * torrent's pieces of 16 KiB and more in a single file qualify, except a short last
+   * one; in a multi-file torrent those inside a file at aligned offsets.
+   */
+  directPiece(index: number): boolean {
+    if (!this.directOk || this.closed) return false;
+    const len = this.layout.pieceLength(index);
+    if (len % DIRECT_ALIGN !== 0) return false;
+    const spans = this.layout.spans(index * this.meta.pieceLength, len);
+    if (spans.length !== 1) return false;
+    const sp = spans[0]!;
+    const s = this.files[sp.file]!;
+    return s.kept === Kept.File && !s.oversize && sp.fileOffset % DIRECT_ALIGN === 0 && this.cache.openFd(sp.file) >= 0;
+  }
+
+  /**
+   * Writes a whole piece (one that directPiece allowed) from `data`, a buffer at an
+   * aligned address (AlignedPool), with O_DIRECT on the thread pool: the kernel takes the
+   * bytes from `data`'s pages to the device, with no copy into the page cache (on this
+   * project's VM that copy, into freshly allocated page-cache memory, cost more CPU than
+   * anything else a leecher does). Keep `data` unchanged until it resolves. Rejects when
+   * the write fails; a file system that refuses O_DIRECT turns direct writes off for
+   * this storage. Then write the piece another way (writeBlock). As with writeBlockSync,
+   * nothing is marked had.
+   */
+  async writePieceDirect(index: number, data: Buffer): Promise<void> {
+    this.assertOpen();
+    this.checkRange(index, 0, data.length);
+    const spans = this.layout.spans(index * this.meta.pieceLength, data.length);
+    const sp = spans[0]!;
+    if (data.length !== this.layout.pieceLength(index) || spans.length !== 1 || data.length % DIRECT_ALIGN !== 0 || sp.fileOffset % DIRECT_ALIGN !== 0) {
+      throw new StorageError('STORAGE_BAD_PIECE', `piece ${index} cannot be written directly`);
+    }
+    while (this.gate) await this.gate; // a resume snapshot is being taken
+    this.assertOpen();
+    this.inflightWrites++;
+    const w = this.directWrite(sp.file, data, sp.fileOffset);
+    this.blockWrites.add(w);
+    try {
+      await w;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'EOPNOTSUPP') this.directOk = false;
+      throw ioError(`cannot write piece ${index} to`, this.layout.paths[sp.file]!, e);
+    } finally {
+      this.blockWrites.delete(w);
+      if (--this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
+    }
+  }
+
+  private async directWrite(file: number, data: Buffer, position: number): Promise<void> {
+    let e = this.directHandles.get(file);
+    if (e) {
+      this.directHandles.delete(file); // re-insert: Map order is the LRU order
+    } else {
+      // O_NOFOLLOW and no O_CREAT: the file is the one the cache opened (directPiece).
+      const fh = open(this.layout.paths[file]!, constants.O_WRONLY | constants.O_DIRECT | constants.O_NOFOLLOW);
+      fh.catch(() => undefined);
+      e = { fh, refs: 0 };
+    }
+    this.directHandles.set(file, e);
+    e.refs++;
+    try {
+      const fh = await e.fh;
+      this.files[file]!.written = true;
+      await writeAll(fh, data, position);
+    } catch (err) {
+      if (this.directHandles.get(file) === e && e.refs === 1) this.directHandles.delete(file);
+      throw err;
+    } finally {
+      e.refs--;
+      this.evictDirect();
+    }
+  }
+
+  /** At most MAX_DIRECT_HANDLES direct handles stay open; unused ones close first. */
+  private evictDirect(): void {
+    if (this.directHandles.size <= MAX_DIRECT_HANDLES) return;
+    for (const [file, e] of this.directHandles) {
+      if (this.directHandles.size <= MAX_DIRECT_HANDLES) break;
+      if (e.refs > 0) continue;
+      this.directHandles.delete(file);
+      e.fh.then((fh) => fh.close()).catch(() => undefined);
+    }
+  }
+
   /** Piece `index` was written whole (writeBlockSync / writeBlock, all settled) and the
    *  caller verified it: it is had from now on. */
   markWritten(index: number): void {
@@ -542,6 +643,9 @@ export class Storage {
       try {
         await this.saveResume();
       } finally {
+        const direct = [...this.directHandles.values()];
+        this.directHandles.clear();
+        await Promise.allSettled(direct.map((e) => e.fh.then((fh) => fh.close())));
         await this.cache.closeAll();
       }
     })();

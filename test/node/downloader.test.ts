@@ -89,17 +89,25 @@ interface Rig {
   bans: { key: string; reason: string }[];
   readBacks: () => number;
   poolWrites: () => number;
+  /** Pieces read back from disk (readUnverified), in order. */
+  readBackPieces: number[];
+  /** Pieces written whole with writePieceDirect, in order. */
+  directPieces: number[];
 }
 
-async function rig(dir: string, writeMode: 'sync' | 'pool'): Promise<Rig> {
+async function rig(dir: string, writeMode: 'sync' | 'pool', directWrites = false): Promise<Rig> {
   await makeFile(join(dir, 'src', 'd.bin'), SIZE, 'downloader');
   const src = await readFile(join(dir, 'src', 'd.bin'));
   const { meta } = await createTorrent({ path: join(dir, 'src', 'd.bin'), pieceLength: PIECE, creationDate: null });
-  const st = await Storage.open(meta, { dir: join(dir, 'dst'), writeMode });
+  const st = await Storage.open(meta, { dir: join(dir, 'dst'), writeMode, directWrites });
   await st.check();
   let readBacks = 0;
+  const readBackPieces: number[] = [];
   const read = st.readUnverified.bind(st);
-  st.readUnverified = (i, b, into) => (readBacks++, read(i, b, into));
+  st.readUnverified = (i, b, into) => (readBacks++, readBackPieces.push(i), read(i, b, into));
+  const directPieces: number[] = [];
+  const direct = st.writePieceDirect.bind(st);
+  st.writePieceDirect = (i, data) => (directPieces.push(i), direct(i, data));
   let poolWrites = 0;
   const write = st.writeBlock.bind(st);
   st.writeBlock = (i, b, data) => (poolWrites++, write(i, b, data));
@@ -128,7 +136,13 @@ async function rig(dir: string, writeMode: 'sync' | 'pool'): Promise<Rig> {
     requestRechoke: () => undefined,
   } as unknown as TorrentContext;
   const d = new Downloader(ctx);
-  return { meta, src, dst: join(dir, 'dst', 'd.bin'), st, d, ctx, peers, done, failed, bans, readBacks: () => readBacks, poolWrites: () => poolWrites };
+  if (directWrites) {
+    // Direct writes go only to a file storage has open already: one ordinary write first
+    // (piece 3's first block, correct bytes, not counted as had).
+    await st.writeBlock(3, 0, src.subarray(3 * PIECE, 3 * PIECE + 16384));
+    poolWrites = 0;
+  }
+  return { meta, src, dst: join(dir, 'dst', 'd.bin'), st, d, ctx, peers, done, failed, bans, readBacks: () => readBacks, poolWrites: () => poolWrites, readBackPieces, directPieces };
 }
 
 function add(r: Rig, s: StubPeer): void {
@@ -261,6 +275,109 @@ test('a piece failing its hash is attributed block by block from disk; the liar 
       // only: the liar is convicted, the honest peer (same failure count) is not.
       assert.deepEqual(r.bans, [{ key: liar.peer.banKey, reason: `sent corrupt data for piece ${piece} (block at ${ql[1]!.begin})` }]);
       assert.ok((await readFile(r.dst)).equals(r.src), 'the corrupt block was overwritten');
+    } finally {
+      r.d.stop();
+      await r.st.close();
+    }
+  });
+});
+
+// Direct mode (Storage directWrites, as the node runs): a piece storage can write with
+// O_DIRECT is gathered in an aligned buffer and written whole once it verifies; the short
+// last piece (20,000 bytes, not a multiple of 4096) still goes block by block.
+
+test('direct mode: blocks from two peers out of order are gathered in a buffer, hashed there, written whole: only the short last piece is read back', async () => {
+  await withTmp('sta-dl-', async (dir) => {
+    const r = await rig(dir, 'sync', true);
+    try {
+      const a = stubPeer(1, r.meta.pieceCount, 2);
+      const b = stubPeer(2, r.meta.pieceCount, 2);
+      add(r, a);
+      add(r, b);
+      for (let round = 0; round < 50 && !r.st.isComplete(); round++) {
+        r.d.fill(a.peer, true);
+        r.d.fill(b.peer, true);
+        const qa = a.sent.splice(0);
+        const qb = b.sent.splice(0);
+        for (const q of qb.reverse()) deliver(r, b, q);
+        for (const q of qa.reverse()) deliver(r, a, q);
+        await settle(r, r.done.length + 1);
+      }
+      assert.equal(r.st.isComplete(), true);
+      assert.deepEqual([...r.done].sort((x, y) => x - y), [0, 1, 2, 3]);
+      assert.deepEqual(r.failed, []);
+      assert.deepEqual([...r.directPieces].sort((x, y) => x - y), [0, 1, 2], 'the aligned pieces were written whole');
+      assert.deepEqual([...new Set(r.readBackPieces)], [3], 'only the block-by-block piece was read back');
+      assert.ok((await readFile(r.dst)).equals(r.src), 'the file is byte-identical');
+    } finally {
+      r.d.stop();
+      await r.st.close();
+    }
+  });
+});
+
+test('direct mode: a failing piece is attributed from its buffer and never written; the liar is convicted when it passes', async () => {
+  await withTmp('sta-dl-', async (dir) => {
+    const r = await rig(dir, 'sync', true);
+    try {
+      const liar = stubPeer(1, r.meta.pieceCount, 2);
+      const honest = stubPeer(2, r.meta.pieceCount, 2);
+      add(r, liar);
+      add(r, honest);
+      r.d.fill(liar.peer, true);
+      r.d.fill(honest.peer, true);
+      const ql = liar.sent.splice(0);
+      const qh = honest.sent.splice(0);
+      const piece = ql[0]!.piece;
+      assert.ok(piece < 3 && qh.every((q) => q.piece === piece) && ql.every((q) => q.piece === piece), 'both peers work on one aligned piece');
+      for (const q of qh) deliver(r, honest, q);
+      deliver(r, liar, ql[0]!);
+      deliver(r, liar, ql[1]!, true);
+      await settle(r, 1);
+      const written: number[] = r.directPieces;
+      assert.deepEqual(r.failed, [piece]);
+      assert.deepEqual(r.directPieces, [], 'a failed piece is not written');
+      assert.deepEqual(r.readBackPieces, [], 'nor read back: its blocks are in the buffer');
+      assert.equal(r.ctx.smartBan.failureCount(liar.peer.banKey), 1);
+      assert.equal(r.ctx.smartBan.failureCount(honest.peer.banKey), 1);
+
+      r.peers.delete(liar.peer.id);
+      r.d.onClose(liar.peer);
+      for (let round = 0; round < 50 && !r.st.isComplete(); round++) {
+        r.d.fill(honest.peer, true);
+        for (const q of honest.sent.splice(0)) deliver(r, honest, q);
+        await settle(r, r.meta.pieceCount + 1);
+      }
+      assert.equal(r.st.isComplete(), true);
+      assert.deepEqual(r.bans, [{ key: liar.peer.banKey, reason: `sent corrupt data for piece ${piece} (block at ${ql[1]!.begin})` }]);
+      assert.ok(written.includes(piece), 'written once it passed');
+      assert.ok((await readFile(r.dst)).equals(r.src));
+    } finally {
+      r.d.stop();
+      await r.st.close();
+    }
+  });
+});
+
+test('direct mode: a piece whose direct write fails is written through the page cache and still counts', async () => {
+  await withTmp('sta-dl-', async (dir) => {
+    const r = await rig(dir, 'sync', true);
+    try {
+      let refused = 0;
+      const direct = r.st.writePieceDirect.bind(r.st);
+      r.st.writePieceDirect = (i, data) => (refused++ === 0 ? Promise.reject(new Error('EIO (test)')) : direct(i, data));
+      const a = stubPeer(1, r.meta.pieceCount, 4);
+      add(r, a);
+      for (let round = 0; round < 20 && !r.st.isComplete(); round++) {
+        r.d.fill(a.peer, true);
+        for (const q of a.sent.splice(0)) deliver(r, a, q);
+        await settle(r, round + 1);
+      }
+      assert.equal(r.st.isComplete(), true);
+      assert.deepEqual(r.failed, []);
+      assert.equal(refused, 3, 'three aligned pieces offered to the direct path');
+      assert.equal(r.poolWrites(), 1, 'the refused one went to writeBlock');
+      assert.ok((await readFile(r.dst)).equals(r.src));
     } finally {
       r.d.stop();
       await r.st.close();
