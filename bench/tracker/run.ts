@@ -18,7 +18,7 @@
 //     --repeat N          run each measurement N times and keep the best (default 1; the box is noisy)
 //     --mem-peers N       peers for the memory-store measurement (default 1000000; 0 skips it)
 //     --mem-swarms N      swarms for it (default 100000)
-//     --no-build          do not run `tsc -p tsconfig.build.json` first (sta runs from dist/)
+//     --no-build          do not run `npm run build` first (sta runs from dist/)
 // Modes: http-close (Connection: close, as clients announce once per interval), http-keepalive,
 // udp (a connect before every announce, as real clients do: intervals outlive connection ids),
 // udp-reuse (one connect, then announces reusing the connection id).
@@ -48,11 +48,21 @@ function opt(name: string, def: string): string {
 }
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const durationS = Number(opt('duration', '10'));
-const ALL_TARGETS = ['opentracker', 'bittorrent-tracker', 'fixed-reply', 'sta-memory', 'sta-redis', 'sta-stub', 'fixed-reply-2t', 'sta-memory-1t'] as const;
+const ALL_TARGETS = [
+  'opentracker',
+  'bittorrent-tracker',
+  'fixed-reply',
+  'sta-memory',
+  'sta-redis',
+  'sta-stub',
+  'fixed-reply-2t',
+  'sta-memory-1t',
+  'sta-memory-dgram',
+] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
 /** sta-stub (sta's servers over a store that keeps nothing) and fixed-reply-2t (fixed-reply
  *  with UDP served by two threads on one fd) are asked for by name. */
-const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub' && t !== 'fixed-reply-2t' && t !== 'sta-memory-1t');
+const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub' && t !== 'fixed-reply-2t' && t !== 'sta-memory-1t' && t !== 'sta-memory-dgram');
 const targets = opt('targets', DEFAULT_TARGETS.join(',')).split(',') as TargetName[];
 const MODES = ['http-close', 'http-keepalive', 'udp', 'udp-reuse'] as const;
 type Mode = (typeof MODES)[number];
@@ -185,6 +195,8 @@ function startTarget(t: TargetName): Promise<Running> {
       return startSta('redis');
     case 'sta-memory-1t':
       return startSta('memory', ['--udp-threads', '1']);
+    case 'sta-memory-dgram':
+      return startSta('memory', ['--udp-io', 'dgram']);
   }
 }
 
@@ -434,7 +446,8 @@ async function main(): Promise<void> {
   writeFileSync(join(work, 'announce-close.lua'), wrkLuaScript(false));
   writeFileSync(join(work, 'announce-keepalive.lua'), wrkLuaScript(true));
   if (targets.some((t) => t.startsWith('sta')) && !flag('no-build')) {
-    const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit', timeout: 180_000 });
+    // The TypeScript and the native UDP addon (scripts/build-native.mjs).
+    const b = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit', timeout: 180_000 });
     if (b.status !== 0) console.log('# build failed; sta rows use whatever dist/ holds');
   }
   console.log(
@@ -506,7 +519,7 @@ async function main(): Promise<void> {
   // bottleneck.
   const usPer = (r: Measure | undefined): number | undefined => (r && r.perS > 0 ? (1e6 * r.cpuS) / (r.perS * r.wallS) : undefined);
   const ratioLines = (label: (sta: string, ref: string) => string, ratio: (s: Measure | undefined, r: Measure | undefined) => number | undefined): void => {
-    for (const sta of ['sta-memory', 'sta-memory-1t', 'sta-redis', 'sta-stub'] as const) {
+    for (const sta of ['sta-memory', 'sta-memory-1t', 'sta-memory-dgram', 'sta-redis', 'sta-stub'] as const) {
       const srow = table.get(sta);
       if (!srow) continue;
       for (const ref of refs) {

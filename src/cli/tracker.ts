@@ -21,6 +21,7 @@ interface TrackerFlags {
   http: boolean;
   udp: boolean;
   udpThreads?: string;
+  udpIo?: string;
 }
 
 const collect = (v: string, all: string[]): string[] => [...all, v];
@@ -49,6 +50,7 @@ export function register(program: Command): Command {
     .option('--no-http', 'serve UDP only')
     .option('--no-udp', 'serve HTTP only')
     .option('--udp-threads <n>', 'threads reading the UDP port, memory store only (default: 2 on a machine with 2+ cores)')
+    .option('--udp-io <how>', 'how UDP datagrams move: batch (native recvmmsg/sendmmsg addon), dgram (node:dgram), auto (batch when built)', 'auto')
     .action(
       action(async (flags: TrackerFlags) => {
         const { startTracker } = await import('../tracker/server/index.js');
@@ -72,6 +74,7 @@ export function register(program: Command): Command {
           ...(flags.maxNumwant !== undefined ? { maxNumwant: int(flags.maxNumwant, '--max-numwant', 1, 10_000)! } : {}),
           http: flags.http,
           udp: flags.udp,
+          udpIo: udpIoFlag(flags.udpIo),
           udpThreads: int(flags.udpThreads, '--udp-threads', 1, 8) ?? Math.min(2, availableParallelism()),
         });
         const where = [flags.http ? `http://${flags.host}:${tracker.port}/announce` : '', flags.udp ? `udp://${flags.host}:${tracker.port}` : '']
@@ -94,4 +97,9 @@ export function register(program: Command): Command {
         await stopped;
       }),
     );
+}
+
+function udpIoFlag(v: string | undefined): 'auto' | 'batch' | 'dgram' {
+  if (v === undefined || v === 'auto' || v === 'batch' || v === 'dgram') return v ?? 'auto';
+  throw new StaError('BAD_FLAG', `--udp-io must be auto, batch or dgram, got ${v}`);
 }

@@ -178,13 +178,22 @@ export function encodeUdpConnectReply(transactionId: number, connectionId: Uint8
  *  format follows the address family the request came over). */
 export function encodeUdpAnnounceReply(transactionId: number, intervalS: number, leechers: number, seeders: number, peers: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(ANNOUNCE_REPLY_HEADER_SIZE + peers.length);
-  b.writeUInt32BE(ACTION_ANNOUNCE, 0);
-  b.writeUInt32BE(transactionId >>> 0, 4);
-  b.writeUInt32BE(intervalS >>> 0, 8);
-  b.writeUInt32BE(Math.min(leechers, 0xffffffff) >>> 0, 12);
-  b.writeUInt32BE(Math.min(seeders, 0xffffffff) >>> 0, 16);
-  b.set(peers, ANNOUNCE_REPLY_HEADER_SIZE);
+  writeUdpAnnounceReply(b, 0, transactionId, intervalS, leechers, seeders, peers);
   return b;
+}
+
+/** encodeUdpAnnounceReply into b[off..]; returns the reply's length. Throws RangeError
+ *  (writing nothing past b) when it does not fit. */
+export function writeUdpAnnounceReply(b: Buffer, off: number, transactionId: number, intervalS: number, leechers: number, seeders: number, peers: Uint8Array): number {
+  const len = ANNOUNCE_REPLY_HEADER_SIZE + peers.length;
+  if (off + len > b.length) throw new RangeError('announce reply does not fit');
+  b.writeUInt32BE(ACTION_ANNOUNCE, off);
+  b.writeUInt32BE(transactionId >>> 0, off + 4);
+  b.writeUInt32BE(intervalS >>> 0, off + 8);
+  b.writeUInt32BE(Math.min(leechers, 0xffffffff) >>> 0, off + 12);
+  b.writeUInt32BE(Math.min(seeders, 0xffffffff) >>> 0, off + 16);
+  b.set(peers, off + ANNOUNCE_REPLY_HEADER_SIZE);
+  return len;
 }
 
 /** Counts in request order (seeders, completed, leechers per BEP 15). */
@@ -210,6 +219,18 @@ export function encodeUdpError(transactionId: number, message: string, maxSize =
   b.writeUInt32BE(transactionId >>> 0, 4);
   msg.copy(b, 8, 0, len);
   return b;
+}
+
+/** encodeUdpError into b[off..] (at most maxSize bytes, and no further than b's end);
+ *  returns the reply's length. The message is cut at a byte, as encodeUdpError does. */
+export function writeUdpError(b: Buffer, off: number, transactionId: number, message: string, maxSize = 8 + MAX_MESSAGE_LENGTH): number {
+  const room = Math.min(maxSize, b.length - off) - 8;
+  if (room < 0) throw new RangeError('error reply does not fit');
+  b.writeUInt32BE(ACTION_ERROR, off);
+  b.writeUInt32BE(transactionId >>> 0, off + 4);
+  // latin1 text is one byte a character; anything else is encoded first.
+  const n = /^[\x20-\x7e]*$/.test(message) ? b.write(message, off + 8, Math.min(room, message.length), 'latin1') : Buffer.from(message, 'utf8').copy(b, off + 8, 0, room);
+  return 8 + n;
 }
 
 // ---- replies (client side) ----

@@ -25,8 +25,8 @@ export async function collectStats(ctx: TrackerContext): Promise<TrackerStats> {
     scrapes: ctx.counters.scrapes,
     errors: ctx.counters.errors,
     udp: ctx.udpThreads
-      ? { threads: ctx.udpThreads.count, forwarded: ctx.udpThreads.forwarded(), dropped: ctx.udpThreads.dropped() }
-      : { threads: ctx.udpServed ? 1 : 0, forwarded: 0, dropped: 0 },
+      ? { threads: ctx.udpThreads.count, forwarded: ctx.udpThreads.forwarded(), dropped: ctx.udpThreads.dropped(), io: ctx.udpIo ?? 'dgram' }
+      : { threads: ctx.udpServed ? 1 : 0, forwarded: 0, dropped: 0, io: ctx.udpServed ? (ctx.udpIo ?? 'dgram') : 'none' },
     catalogue: await ctx.store.catalogue.count(),
     store: ctx.store.kind,
     uptimeS: Math.floor((ctx.opts.now() - ctx.startedMs) / 1000),

@@ -17,6 +17,8 @@ export interface TrackerContext {
   counters: { scrapes: number; errors: number };
   /** False when the tracker serves HTTP only. */
   udpServed: boolean;
+  /** How UDP datagrams move: batches through the native addon, or node:dgram. */
+  udpIo?: 'batch' | 'dgram';
   /** Set when more than one thread reads the UDP port (udp-threads.ts). */
   udpThreads?: { count: number; forwarded(): number; dropped(): number };
 }
@@ -32,7 +34,7 @@ export interface TrackerStats {
   errors: number;
   /** Threads reading the UDP port; packets the extra threads queued to the store's thread,
    *  and those dropped because it fell behind. */
-  udp: { threads: number; forwarded: number; dropped: number };
+  udp: { threads: number; forwarded: number; dropped: number; io: 'batch' | 'dgram' | 'none' };
   catalogue: number;
   store: string;
   uptimeS: number;

@@ -36,6 +36,10 @@ export interface TrackerOptions {
    *  UDP port is released only when the process exits, and the extra threads issue and
    *  check connection ids by the real clock, not `now`. */
   udpThreads?: number;
+  /** How UDP datagrams move (default 'auto'): 'batch' through the native addon
+   *  (recvmmsg/sendmmsg, udp-batch.ts; an error when it is not built), 'dgram' through
+   *  node:dgram, 'auto' the addon when it loads, else dgram. */
+  udpIo?: 'auto' | 'batch' | 'dgram';
   /** Key of the UDP connection-id MAC (default: random per process). */
   udpSecret?: Uint8Array;
   /** HTTP idle keep-alive and whole-request timeouts, ms (defaults HTTP_KEEPALIVE_MS and

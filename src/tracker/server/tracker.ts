@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { Server } from 'node:net';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { openStore, type PeerStore } from '../store/index.js';
 import { collectStats } from './api.js';
 import type { TrackerContext, TrackerStats } from './context.js';
@@ -19,7 +19,9 @@ import {
 } from './options.js';
 import { RateMeter } from './rates.js';
 import { ConnectionIds } from './udp-connection-id.js';
-import { createUdpHandler } from './udp.js';
+import { createDgramUdpHandler, createUdpCore } from './udp.js';
+import { startBatchReader, type BatchReader } from './udp-batch.js';
+import { loadUdpBatch, type UdpBatchAddon } from './udp-native.js';
 import { literalLookup } from './udp-lookup.js';
 import { startUdpThreads, type UdpThreads } from './udp-threads.js';
 import { loadWhitelist } from './whitelist.js';
@@ -39,6 +41,8 @@ export interface TrackerServer {
   /** Threads reading the UDP socket (1 unless `udpThreads` asked for more and the store
    *  is synchronous). */
   readonly udpThreads: number;
+  /** How UDP datagrams move: 'batch' (native addon), 'dgram', or 'none' (no UDP). */
+  readonly udpIo: 'batch' | 'dgram' | 'none';
   /** Stops listening, ends connections, closes the store if the tracker opened it. With
    *  more than one UDP thread the UDP port stays bound until the process exits. */
   close(): Promise<void>;
@@ -53,6 +57,36 @@ function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return isIPv6(host) ? `[${host}]` : host;
+}
+
+/** The tracker's UDP socket: a node:dgram socket, or one the batch addon made (an fd). */
+type BoundUdp =
+  | { io: 'dgram'; socket: Socket; port: number }
+  | { io: 'batch'; addon: UdpBatchAddon; fd: number; port: number };
+
+function closeBoundUdp(u: BoundUdp): void {
+  if (u.io === 'dgram') u.socket.close();
+  else u.addon.closeSocket(u.fd);
+}
+
+async function bindUdpAny(host: string, port: number, addon: UdpBatchAddon | undefined): Promise<BoundUdp> {
+  if (!addon) {
+    const socket = await bindUdp(host, port);
+    return { io: 'dgram', socket, port: socket.address().port };
+  }
+  const [fd, bound] = addon.bindSocket(host, port, UDP_SOCKET_BUFFER_BYTES);
+  return { io: 'batch', addon, fd, port: bound };
+}
+
+/** The batch addon when `udpIo` wants it and it loads (an IP literal host: the addon does
+ *  not resolve names); undefined for node:dgram. */
+function udpAddon(o: TrackerOptions, host: string): UdpBatchAddon | undefined {
+  const want = o.udpIo ?? 'auto';
+  if (want === 'dgram') return undefined;
+  const load = loadUdpBatch();
+  if (load.ok && isIP(host) !== 0) return load.addon;
+  if (want === 'batch') throw new TrackerServerError('LISTEN_FAILED', `batched UDP I/O unavailable: ${load.ok ? `host ${host} is not an IP address` : load.reason}`, 1);
+  return undefined;
 }
 
 function bindUdp(host: string, port: number): Promise<Socket> {
@@ -89,14 +123,19 @@ function listenHttp(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
-async function bindBoth(o: ResolvedOptions, server: Server | undefined, wantUdp: boolean): Promise<{ port: number; udp: Socket | undefined }> {
+async function bindBoth(
+  o: ResolvedOptions,
+  server: Server | undefined,
+  wantUdp: boolean,
+  addon: UdpBatchAddon | undefined,
+): Promise<{ port: number; udp: BoundUdp | undefined }> {
   for (let attempt = 0; ; attempt++) {
-    let udp: Socket | undefined;
+    let udp: BoundUdp | undefined;
     let port = o.port;
     try {
       if (wantUdp) {
-        udp = await bindUdp(o.host, o.port);
-        port = udp.address().port;
+        udp = await bindUdpAny(o.host, o.port, addon);
+        port = udp.port;
       }
       if (server) {
         await listenHttp(server, o.host, port);
@@ -104,7 +143,7 @@ async function bindBoth(o: ResolvedOptions, server: Server | undefined, wantUdp:
       }
       return { port, udp };
     } catch (e) {
-      udp?.close();
+      if (udp) closeBoundUdp(udp);
       const code = (e as NodeJS.ErrnoException).code;
       if (o.port === 0 && code === 'EADDRINUSE' && attempt < BIND_ATTEMPTS) continue;
       throw new TrackerServerError('LISTEN_FAILED', `cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`, 1, { cause: e });
@@ -172,17 +211,41 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     front = createHttpFront(ctx, httpServer, announce, scrape);
     server = front.server;
   }
-  let bound: { port: number; udp: Socket | undefined };
+  let bound: { port: number; udp: BoundUdp | undefined };
   try {
-    bound = await bindBoth(opts, server, wantUdp);
+    bound = await bindBoth(opts, server, wantUdp, wantUdp ? udpAddon(options, opts.host) : undefined);
   } catch (e) {
     if (ownsStore) await store.close();
     throw e;
   }
-  const udp = bound.udp;
+  const bu = bound.udp;
+  const udp = bu?.io === 'dgram' ? bu.socket : undefined;
   let threads: UdpThreads | undefined;
+  let batch: BatchReader | undefined;
+  if (bu) ctx.udpIo = bu.io;
+  if (bu?.io === 'batch') {
+    const { addon, fd } = bu;
+    // A reply that waited for the store goes out on its own (sendmmsg is per batch).
+    const core = createUdpCore(ctx, (reply, src) => {
+      if (addon.sendTo(fd, reply, src) !== 0) ctx.counters.errors++;
+    });
+    batch = startBatchReader(addon, fd, core.serve, () => threads?.afterMainPacket());
+    const want = options.udpThreads ?? 1;
+    if (want > 1 && store.kind === 'memory') {
+      try {
+        threads = await startUdpThreads({ io: 'batch', addon, fd }, core, udpSecret, want - 1);
+        if (threads) ctx.udpThreads = threads;
+      } catch (e) {
+        batch.close();
+        server?.close();
+        setImmediate(() => addon.closeSocket(fd));
+        if (ownsStore) await store.close();
+        throw new TrackerServerError('LISTEN_FAILED', `cannot start UDP threads: ${(e as Error).message}`, 1, { cause: e });
+      }
+    }
+  }
   if (udp) {
-    const handler = createUdpHandler(ctx, udp);
+    const handler = createDgramUdpHandler(ctx, udp, udp.address().family === 'IPv6' ? 'udp6' : 'udp4');
     udp.on('message', (msg, rinfo) => {
       handler(msg, rinfo);
       threads?.afterMainPacket();
@@ -194,7 +257,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const want = options.udpThreads ?? 1;
     if (want > 1 && store.kind === 'memory') {
       try {
-        threads = await startUdpThreads(udp, handler, udpSecret, want - 1);
+        threads = await startUdpThreads({ io: 'dgram', socket: udp }, handler.core, udpSecret, want - 1);
         if (threads) ctx.udpThreads = threads;
       } catch (e) {
         udp.close();
@@ -220,7 +283,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     announceUrl: `${base}/announce`,
     udpAnnounceUrl: `udp://${urlHost(opts.host)}:${bound.port}`,
     store,
-    udpThreads: udp ? (threads?.count ?? 1) : 0,
+    udpThreads: bu ? (threads?.count ?? 1) : 0,
+    udpIo: bu ? bu.io : 'none',
     stats: () => collectStats(ctx),
     close() {
       closing ??= (async () => {
@@ -236,9 +300,25 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
           : Promise.resolve();
         // A socket other threads read too is not closed (its fd would be closed twice):
         // those threads stop, and the port is released when the process exits.
-        const udpClosed = !udp
+        const udpClosed = !bu
           ? Promise.resolve()
-          : threads
+          : bu.io === 'batch'
+            ? (threads ? threads.stop() : Promise.resolve()).then(
+                () =>
+                  new Promise<void>((resolve) => {
+                    // Every worker's poller is closed; the main thread's handle closes on
+                    // the next loop turn, the fd after it: the port is free when this
+                    // resolves.
+                    batch?.close();
+                    setImmediate(() => {
+                      bu.addon.closeSocket(bu.fd);
+                      resolve();
+                    });
+                  }),
+              )
+            : !udp
+              ? Promise.resolve()
+              : threads
             ? threads.stop().then(() => {
                 udp.removeAllListeners('message');
                 udp.unref();

@@ -19,10 +19,17 @@
 // threaded trackers keeps one idle thread per extra UDP thread of each. The fd is read from dgram's
 // internal state (Node 20: the socket's `state symbol` -> handle.fd); when that is not
 // there the tracker runs its UDP on one thread, as before.
+//
+// With batched I/O (udp-batch.ts) the socket is the addon's: each worker opens its own
+// poller on the fd (a uv_poll on its own loop; the loser of a wakeup gets EAGAIN), and the
+// main thread replies to queued packets with the addon's sendTo. Pollers close without
+// closing the fd, so stop() closes the workers' pollers, then the owner closes the fd and
+// the port is released at once.
 import type { Socket } from 'node:dgram';
+import type { UdpBatchAddon } from './udp-native.js';
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../util/worker.js';
-import type { UdpHandler } from './udp.js';
+import { MAX_UDP_REPLY, type UdpCore } from './udp.js';
 import { createUdpRing, UdpRingReader } from './udp-ring.js';
 import type { UdpWorkerData } from './udp-worker.js';
 
@@ -52,21 +59,38 @@ export interface UdpThreads {
   forwarded(): number;
   /** Packets dropped because the main thread fell behind (a full ring). */
   dropped(): number;
-  /** Stops the workers answering and unrefs everything; the fd stays open until exit. */
+  /** Stops the workers answering and unrefs everything. dgram: the fd stays open until
+   *  exit; batch: the workers' pollers are closed (the owner may close the fd) and the
+   *  workers end. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts `extra` worker threads on `socket` (bound, with `handler` already on its
- * 'message' event). Resolves when every worker polls the socket; undefined when the fd is
+ * Starts `extra` worker threads on `socket` (bound, with the main thread's handler over
+ * `core` already on its 'message' event). Resolves when every worker polls the socket; undefined when the fd is
  * not reachable (then nothing was started).
  */
-export async function startUdpThreads(socket: Socket, handler: UdpHandler, secret: Uint8Array, extra: number): Promise<UdpThreads | undefined> {
-  const fd = socketFd(socket);
+export type UdpThreadsSocket = { io: 'dgram'; socket: Socket } | { io: 'batch'; addon: UdpBatchAddon; fd: number };
+
+export async function startUdpThreads(on: UdpThreadsSocket, core: UdpCore, secret: Uint8Array, extra: number): Promise<UdpThreads | undefined> {
+  const fd = on.io === 'dgram' ? socketFd(on.socket) : on.fd;
   if (fd === undefined || extra < 1) return undefined;
-  const type = socket.address().family === 'IPv6' ? 'udp6' : 'udp4';
+  const type = on.io === 'batch' ? 'batch' : on.socket.address().family === 'IPv6' ? 'udp6' : 'udp4';
   const workers: { worker: Worker; reader: UdpRingReader }[] = [];
-  const drain = (msg: Buffer, src: Buffer, address: string, port: number): void => handler.verified(msg, address, port, src);
+  // The store's half of each queued packet. dgram: the reply is copied out of the scratch
+  // buffer (a send libuv queues keeps a pointer to its bytes); the addon's sendTo is done
+  // with the bytes when it returns.
+  const scratch = Buffer.allocUnsafe(MAX_UDP_REPLY);
+  const drain =
+    on.io === 'dgram'
+      ? (msg: Buffer, src: Buffer, address: string, port: number): void => {
+          const n = core.verified(msg, msg.length, src, scratch, 0);
+          if (n > 0) on.socket.send(Buffer.from(scratch.subarray(0, n)), port, address);
+        }
+      : (msg: Buffer, src: Buffer): void => {
+          const n = core.verified(msg, msg.length, src, scratch, 0);
+          if (n > 0) on.addon.sendTo(on.fd, scratch.subarray(0, n), src);
+        };
   try {
     for (let i = 0; i < Math.min(extra, MAX_UDP_THREADS - 1); i++) {
       const ring = createUdpRing();
@@ -131,7 +155,11 @@ export async function startUdpThreads(socket: Socket, handler: UdpHandler, secre
             }),
         ),
       );
-      for (const { worker } of workers) worker.unref();
+      for (const { worker } of workers) {
+        worker.unref();
+        // A batch worker holds nothing of the socket once its poller is closed.
+        if (on.io === 'batch') void worker.terminate();
+      }
     },
   };
 }
