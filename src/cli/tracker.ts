@@ -1,7 +1,6 @@
 // `sta tracker`: HTTP and UDP (BEP 15) tracker on one port number, JSON API, catalogue and
 // status page (../../docs/tracker.md). Prints `tracker listening on ...` once both sockets
 // are bound; SIGINT/SIGTERM close it cleanly (sockets, then the store).
-import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { StaError } from '../util/index.js';
 import { action } from './run.js';
@@ -49,7 +48,7 @@ export function register(program: Command): Command {
     .option('--max-numwant <n>', 'most peers handed out in one reply (default 200)')
     .option('--no-http', 'serve UDP only')
     .option('--no-udp', 'serve HTTP only')
-    .option('--udp-threads <n>', 'threads reading the UDP port, memory store only (default: 2 on a machine with 2+ cores)')
+    .option('--udp-threads <n>', 'threads reading the UDP port, memory store only (default: 1 with batched UDP I/O, else 2 on a machine with 2+ cores)')
     .option('--udp-io <how>', 'how UDP datagrams move: batch (native recvmmsg/sendmmsg addon), dgram (node:dgram), auto (batch when built)', 'auto')
     .action(
       action(async (flags: TrackerFlags) => {
@@ -75,7 +74,7 @@ export function register(program: Command): Command {
           http: flags.http,
           udp: flags.udp,
           udpIo: udpIoFlag(flags.udpIo),
-          udpThreads: int(flags.udpThreads, '--udp-threads', 1, 8) ?? Math.min(2, availableParallelism()),
+          udpThreads: int(flags.udpThreads, '--udp-threads', 1, 8) ?? 'auto',
         });
         const where = [flags.http ? `http://${flags.host}:${tracker.port}/announce` : '', flags.udp ? `udp://${flags.host}:${tracker.port}` : '']
           .filter(Boolean)

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createSocket } from 'node:dgram';
 import { availableParallelism } from 'node:os';
 import { decodeUdpReply, encodeUdpConnectRequest } from '../../src/tracker/protocol/index.js';
+import { loadUdpBatch } from '../../src/tracker/server/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STA = join(ROOT, 'bin', 'sta');
@@ -47,10 +48,12 @@ test('sta tracker prints its ready line, answers HTTP and UDP on one port, and s
   try {
     const [m] = /udp:\/\/127\.0\.0\.1:(\d+)/.exec(t.line)!.slice(1);
     assert.equal(Number(m), t.port);
-    const stats = (await (await fetch(`http://127.0.0.1:${t.port}/api/stats`)).json()) as { store: string; udp: { threads: number } };
+    const stats = (await (await fetch(`http://127.0.0.1:${t.port}/api/stats`)).json()) as { store: string; udp: { threads: number; io: string } };
     assert.equal(stats.store, 'memory');
-    // Two threads read the UDP port by default where there are two cores (udp-threads.ts).
-    assert.equal(stats.udp.threads, Math.min(2, availableParallelism()));
+    // By default: one thread with batched I/O when the addon is built, else two threads read
+    // the UDP port where there are two cores (udp-threads.ts).
+    assert.equal(stats.udp.io, loadUdpBatch().ok ? 'batch' : 'dgram');
+    assert.equal(stats.udp.threads, stats.udp.io === 'batch' ? 1 : Math.min(2, availableParallelism()));
     const sock = createSocket('udp4');
     const reply = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no UDP reply')), 3000);
@@ -62,6 +65,17 @@ test('sta tracker prints its ready line, answers HTTP and UDP on one port, and s
     });
     sock.close();
     assert.equal(decodeUdpReply(reply).action, 0);
+  } finally {
+    assert.equal(await t.stop('SIGTERM'), 0);
+  }
+});
+
+test('sta tracker --udp-io dgram serves UDP through node:dgram (two threads where there are two cores)', async () => {
+  const t = await startCli(['--udp-io', 'dgram']);
+  try {
+    const stats = (await (await fetch(`http://127.0.0.1:${t.port}/api/stats`)).json()) as { udp: { threads: number; io: string } };
+    assert.equal(stats.udp.io, 'dgram');
+    assert.equal(stats.udp.threads, Math.min(2, availableParallelism()));
   } finally {
     assert.equal(await t.stop('SIGTERM'), 0);
   }

@@ -14,3 +14,5 @@ export {
 export { loadWhitelist, parseWhitelist } from './whitelist.js';
 export { resolvePeerIp, isTrusted } from './client-address.js';
 export { ConnectionIds } from './udp-connection-id.js';
+export { loadUdpBatch, type UdpBatchAddon, type UdpBatchLoad } from './udp-native.js';
+export { startBatchReader, type BatchReader, type BatchServe } from './udp-batch.js';

@@ -34,8 +34,10 @@ export interface TrackerOptions {
    *  than one needs a synchronous store (memory); the extra threads answer connects and
    *  queue verified announces to the main thread (udp-threads.ts). With more than one, the
    *  UDP port is released only when the process exits, and the extra threads issue and
-   *  check connection ids by the real clock, not `now`. */
-  udpThreads?: number;
+   *  check connection ids by the real clock, not `now`. 'auto': 1 with batched UDP I/O (one
+   *  thread with batches costs less CPU per announce than two: measured in
+   *  docs/bench-tracker.md), else 2 on a machine with 2+ cores. */
+  udpThreads?: number | 'auto';
   /** How UDP datagrams move (default 'auto'): 'batch' through the native addon
    *  (recvmmsg/sendmmsg, udp-batch.ts; an error when it is not built), 'dgram' through
    *  node:dgram, 'auto' the addon when it loads, else dgram. */

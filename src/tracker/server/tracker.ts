@@ -6,6 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { Server } from 'node:net';
 import { isIP, isIPv6 } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { openStore, type PeerStore } from '../store/index.js';
 import { collectStats } from './api.js';
 import type { TrackerContext, TrackerStats } from './context.js';
@@ -230,7 +231,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       if (addon.sendTo(fd, reply, src) !== 0) ctx.counters.errors++;
     });
     batch = startBatchReader(addon, fd, core.serve, () => threads?.afterMainPacket());
-    const want = options.udpThreads ?? 1;
+    const want = options.udpThreads === 'auto' ? 1 : (options.udpThreads ?? 1);
     if (want > 1 && store.kind === 'memory') {
       try {
         threads = await startUdpThreads({ io: 'batch', addon, fd }, core, udpSecret, want - 1);
@@ -254,7 +255,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       ctx.counters.errors++;
     });
     // More threads on the one UDP port: only over a synchronous store (udp-threads.ts).
-    const want = options.udpThreads ?? 1;
+    const want = options.udpThreads === 'auto' ? Math.min(2, availableParallelism()) : (options.udpThreads ?? 1);
     if (want > 1 && store.kind === 'memory') {
       try {
         threads = await startUdpThreads({ io: 'dgram', socket: udp }, handler.core, udpSecret, want - 1);

@@ -15,7 +15,7 @@ import {
   percentEncodeBytes,
 } from '../../../src/tracker/protocol/index.js';
 import type { TrackerServer } from '../../../src/tracker/server/index.js';
-import { announcePath, announceReq, get, httpRequest, peerIdOf, UdpClient, withTracker } from './helpers.js';
+import { announcePath, announceReq, get, httpRequest, peerIdOf, UDP_IOS, UdpClient, udpIoSkip, withTracker } from './helpers.js';
 
 const H = createHash('sha1').update('bad-input').digest();
 const PID = percentEncodeBytes(peerIdOf(1));
@@ -74,57 +74,58 @@ test('a scrape of 10,000 hashes is refused, the tracker serves on', () =>
     await stillServes(t);
   }));
 
-test('garbage and truncated UDP packets are dropped without a reply', () =>
-  withTracker({}, async (t) => {
-    const c = await UdpClient.open(t.port);
-    try {
-      const connect = encodeUdpConnectRequest(1);
-      const packets = [
-        Buffer.alloc(0),
-        Buffer.from('hello'),
-        connect.subarray(0, 15),
-        Buffer.concat([Buffer.alloc(8), connect.subarray(8)]), // connect without the magic
-        Buffer.alloc(16, 0xff), // unknown action
-        Buffer.alloc(5000, 1),
-      ];
-      for (const p of packets) assert.equal(await c.exchange(p, 150), undefined, `no reply to ${p.length} bytes`);
-      // A truncated announce with a valid connection id: dropped too.
-      const cid = await c.connect();
-      const ann = encodeUdpAnnounceRequest(cid, 1, announceReq(H, 1));
-      assert.equal(await c.exchange(ann.subarray(0, 60), 150), undefined);
-      // A verified source sending a malformed request learns why.
-      const p0 = Buffer.from(ann);
-      p0.writeUInt16BE(0, 96);
-      const r = await c.request(p0);
-      assert.ok(r.action === ACTION_ERROR && /port/.test(r.message));
-      const bigScrape = Buffer.concat([encodeUdpScrapeRequest(cid, 2, Array(74).fill(H)), H]);
-      const rs = await c.request(bigScrape);
-      assert.equal(rs.action, ACTION_ERROR);
-    } finally {
-      await c.close();
-    }
-    await stillServes(t);
-  }));
+for (const udpIo of UDP_IOS) {
+  test(`[${udpIo}] garbage and truncated UDP packets are dropped without a reply`, { skip: udpIoSkip(udpIo) }, () =>
+    withTracker({}, async (t) => {
+      const c = await UdpClient.open(t.port);
+      try {
+        const connect = encodeUdpConnectRequest(1);
+        const packets = [
+          Buffer.alloc(0),
+          Buffer.from('hello'),
+          connect.subarray(0, 15),
+          Buffer.concat([Buffer.alloc(8), connect.subarray(8)]), // connect without the magic
+          Buffer.alloc(16, 0xff), // unknown action
+          Buffer.alloc(5000, 1),
+        ];
+        for (const p of packets) assert.equal(await c.exchange(p, 150), undefined, `no reply to ${p.length} bytes`);
+        // A truncated announce with a valid connection id: dropped too.
+        const cid = await c.connect();
+        const ann = encodeUdpAnnounceRequest(cid, 1, announceReq(H, 1));
+        assert.equal(await c.exchange(ann.subarray(0, 60), 150), undefined);
+        // A verified source sending a malformed request learns why.
+        const p0 = Buffer.from(ann);
+        p0.writeUInt16BE(0, 96);
+        const r = await c.request(p0);
+        assert.ok(r.action === ACTION_ERROR && /port/.test(r.message));
+        const bigScrape = Buffer.concat([encodeUdpScrapeRequest(cid, 2, Array(74).fill(H)), H]);
+        const rs = await c.request(bigScrape);
+        assert.equal(rs.action, ACTION_ERROR);
+      } finally {
+        await c.close();
+      }
+      await stillServes(t);
+    }));
 
-test('a wrong or expired connection id gets a small error, the tracker serves on', () => {
-  let now = 1_800_000_000_000;
-  return withTracker({ now: () => now }, async (t) => {
-    const c = await UdpClient.open(t.port);
-    try {
-      const wrong = await c.request(encodeUdpAnnounceRequest(Buffer.alloc(8), 1, announceReq(H, 1)));
-      assert.equal(wrong.action, ACTION_ERROR);
-      const cid = await c.connect();
-      now += 5 * 60_000;
-      const expired = await c.request(encodeUdpAnnounceRequest(cid, 2, announceReq(H, 1)));
-      assert.equal(expired.action, ACTION_ERROR);
-    } finally {
-      await c.close();
-    }
-    now = Date.now();
-    await stillServes(t);
+  test(`[${udpIo}] a wrong or expired connection id gets a small error, the tracker serves on`, { skip: udpIoSkip(udpIo) }, () => {
+    let now = 1_800_000_000_000;
+    return withTracker({ udpIo, now: () => now }, async (t) => {
+      const c = await UdpClient.open(t.port);
+      try {
+        const wrong = await c.request(encodeUdpAnnounceRequest(Buffer.alloc(8), 1, announceReq(H, 1)));
+        assert.equal(wrong.action, ACTION_ERROR);
+        const cid = await c.connect();
+        now += 5 * 60_000;
+        const expired = await c.request(encodeUdpAnnounceRequest(cid, 2, announceReq(H, 1)));
+        assert.equal(expired.action, ACTION_ERROR);
+      } finally {
+        await c.close();
+      }
+      now = Date.now();
+      await stillServes(t);
+    });
   });
-});
-
+}
 test('broken HTTP (bad request line, unknown routes, wrong methods) closes only that request', () =>
   withTracker({}, async (t) => {
     await new Promise<void>((resolve, reject) => {

@@ -11,7 +11,7 @@ import {
   type AnnounceRequest,
   type UdpReply,
 } from '../../../src/tracker/protocol/index.js';
-import { startTracker, type TrackerOptions, type TrackerServer } from '../../../src/tracker/server/index.js';
+import { loadUdpBatch, startTracker, type TrackerOptions, type TrackerServer } from '../../../src/tracker/server/index.js';
 
 export async function withTracker(o: TrackerOptions, fn: (t: TrackerServer) => Promise<void>): Promise<void> {
   const t = await startTracker({ host: '127.0.0.1', port: 0, ...o });
@@ -118,4 +118,16 @@ export class UdpClient {
   close(): Promise<void> {
     return new Promise((r) => this.socket.close(() => r()));
   }
+}
+
+/** The UDP I/O paths every UDP test runs on: node:dgram, and the batch addon
+ *  (native/udp-batch.c) when it is built. CI (STA_REQUIRE_INTEROP=1) requires the addon. */
+export const UDP_IOS = ['dgram', 'batch'] as const;
+export type UdpIo = (typeof UDP_IOS)[number];
+
+/** A test's skip option for an I/O path: false, or why it cannot run here. */
+export function udpIoSkip(io: UdpIo): false | string {
+  if (io === 'dgram' || process.env.STA_REQUIRE_INTEROP === '1') return false;
+  const load = loadUdpBatch();
+  return load.ok ? false : `batched UDP I/O not built: ${load.reason}`;
 }

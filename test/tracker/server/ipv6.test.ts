@@ -12,7 +12,7 @@ import {
   encodeUdpAnnounceRequest,
   encodeUdpConnectRequest,
 } from '../../../src/tracker/protocol/index.js';
-import { announceReq, withTracker } from './helpers.js';
+import { announceReq, UDP_IOS, udpIoSkip, withTracker } from './helpers.js';
 
 const H = Buffer.alloc(20, 0x66);
 const hasV6Loopback = Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === '::1'));
@@ -39,9 +39,10 @@ async function udpAnnounce(port: number, host: string, n: number): Promise<{ pee
   }
 }
 
-for (const udpThreads of [1, 2]) {
-  test(`dual stack, ${udpThreads} UDP thread(s): UDP replies follow the request family, HTTP lists both`, { skip: hasV6Loopback || process.env.STA_REQUIRE_INTEROP === '1' ? false : 'no IPv6 loopback here' }, () =>
-    withTracker({ host: '::', udpThreads }, async (t) => {
+for (const [udpIo, udpThreads] of UDP_IOS.flatMap((io) => [[io, 1], [io, 2]] as const)) {
+  test(`[${udpIo}] dual stack, ${udpThreads} UDP thread(s): UDP replies follow the request family, HTTP lists both`, { skip: hasV6Loopback || process.env.STA_REQUIRE_INTEROP === '1' ? udpIoSkip(udpIo) : 'no IPv6 loopback here' }, () =>
+    withTracker({ host: '::', udpThreads, udpIo }, async (t) => {
+      assert.equal(t.udpIo, udpIo);
       assert.equal(t.udpThreads, udpThreads);
       assert.equal(t.udpAnnounceUrl, `udp://[::1]:${t.port}`);
       // Repeated, so that with two threads both read IPv4 and IPv6 datagrams (a re-announce
