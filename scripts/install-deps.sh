@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the reference programs the tests and benchmarks run (Debian packages),
-# only those missing, and says what it installed. Run by `npm test` first.
+# Installs the reference programs the tests and benchmarks run (Debian packages), and the C
+# compiler the native UDP addon builds with, only those missing, and says what it installed.
+# Run by `npm test` first.
 set -u
 declare -A pkg_of=(
   [mktorrent]=mktorrent
@@ -17,6 +18,10 @@ missing=()
 for bin in "${!pkg_of[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("${pkg_of[$bin]}")
 done
+# The tracker's batched UDP addon (scripts/build-native.mjs) needs a C compiler and libc's
+# headers; Node's own headers come with Debian's nodejs package.
+command -v cc >/dev/null 2>&1 || { echo "install-deps: no C compiler: adding gcc (the native UDP addon)"; missing+=(gcc); }
+[ -e /usr/include/stdio.h ] || { echo "install-deps: no libc headers: adding libc6-dev (the native UDP addon)"; missing+=(libc6-dev); }
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all reference programs present"
   exit 0
