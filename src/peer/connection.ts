@@ -43,6 +43,14 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  *  (~12% of the bytes at 256 KiB); 1 MiB saved ~0.15 s user CPU per GiB, sta or aria2c
  *  seeding. */
 const READ_BUFFER_BYTES = 1024 * 1024;
+/** Read coalescing on those sockets: after a read that brought piece data but less than
+ *  this (the kernel had no more), the next read waits READ_COALESCE_MS, so a peer sending
+ *  in small bursts (aria2c seeding: ~150 KB per read, 7,000 reads per GiB) is read in
+ *  fewer, larger reads (~650 KB, 1,600 per GiB): each read costs a wake-up, a callback and
+ *  a message cut at its end, whatever it carries. The kernel's receive buffer holds what
+ *  comes meanwhile (2 ms of 1 GB/s is 2 MB); the data of a read is handled at once. */
+const READ_COALESCE_BELOW_BYTES = 256 * 1024;
+const READ_COALESCE_MS = 2;
 let sharedReadBuffer: Buffer | undefined;
 /** Where a dialled socket's reads go: the connection once it exists, before that (the
  *  handshake) copies emitted as ordinary 'data' events. */
@@ -213,6 +221,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private started = false;
   private closedInfo: CloseInfo | null = null;
   private readPaused = false;
+  /** A coalescing pause (READ_COALESCE_MS) is running. */
+  private coalesceTimer: NodeJS.Timeout | null = null;
   private dispatching = false;
   private timer: NodeJS.Timeout | null = null;
   private lastReceivedMs: number;
@@ -397,7 +407,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     // Messages already parsed from earlier chunks go first.
     process.nextTick(() => {
       this.dispatch();
-      if (!this.readPaused && !this.closedInfo) this.socket.resume();
+      if (!this.readPaused && !this.closedInfo && this.coalesceTimer === null) this.socket.resume();
     });
   }
 
@@ -413,10 +423,20 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (this.closedInfo) return;
     this.bytesRead += chunk.length;
     this.lastReceivedMs = this.now();
+    const blockBytes = this.down.total;
     this.parser.pushBorrowed(chunk);
     this.dispatch();
     this.parser.release();
+    if (chunk.length < READ_COALESCE_BELOW_BYTES && this.down.total !== blockBytes && this.coalesceTimer === null && !this.readPaused && !this.closedInfo) {
+      this.socket.pause();
+      this.coalesceTimer = setTimeout(this.endCoalesce, READ_COALESCE_MS);
+    }
   }
+
+  private readonly endCoalesce = (): void => {
+    this.coalesceTimer = null;
+    if (!this.readPaused && !this.closedInfo) this.socket.resume();
+  };
 
   private dispatch(): void {
     if (this.dispatching) return;
@@ -870,6 +890,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.closedInfo = { reason, violation, ...(error ? { error } : {}), ...(code ? { code } : {}) };
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.coalesceTimer) clearTimeout(this.coalesceTimer);
+    this.coalesceTimer = null;
     this.requestsOut.clear();
     this.requestsIn.clear();
     this.socket.off('data', this.onData);

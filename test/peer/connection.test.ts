@@ -424,6 +424,43 @@ test('pauseReading holds messages back until resumeReading', async () => {
   b.close();
 });
 
+test('blocks trickling in are read in coalesced reads (a short pause after a small read), all delivered; pauseReading during such a pause holds the rest', async () => {
+  const { a, b } = await pair();
+  const block = randomBytes(16384);
+  let pauses = 0;
+  const pause = a.socket.pause.bind(a.socket);
+  a.socket.pause = () => (pauses++, pause());
+  // The seeder sends one block per millisecond: every read is small.
+  const queue: [number, number][] = [];
+  const timer = setInterval(() => {
+    const next = queue.shift();
+    if (next) b.sendPiece(next[0], next[1], block);
+  }, 1);
+  b.on('request', (i, begin) => queue.push([i, begin]));
+  const got: number[] = [];
+  a.setPieceHandler((_i, begin, data, requested) => {
+    assert.equal(requested, true);
+    assert.ok(data.equals(block));
+    got.push(begin / 16384);
+    if (got.length === 20) a.pauseReading();
+  });
+  a.sendInterested();
+  b.sendUnchoke();
+  await until(() => !a.peerChoking);
+  for (let k = 0; k < 40; k++) a.sendRequest(0, k * 16384, 16384);
+  await until(() => got.length === 20);
+  assert.ok(pauses >= 3, `reads were coalesced (${pauses} pauses)`);
+  // Held back while paused, even as coalescing pauses end.
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(got.length, 20);
+  a.resumeReading();
+  await until(() => got.length === 40);
+  clearInterval(timer);
+  assert.deepEqual(got, Array.from({ length: 40 }, (_, k) => k));
+  a.close();
+  b.close();
+});
+
 test('moves 64 MiB of blocks with deep pipelines; rates and counters are plausible', async () => {
   const { a, b } = await pair();
   const block = randomBytes(16384);
