@@ -15,6 +15,10 @@ const HEX40 = /^[0-9a-fA-F]{40}$/;
 
 export async function collectStats(ctx: TrackerContext): Promise<TrackerStats> {
   const s = await ctx.store.stats();
+  const udp: TrackerStats['udp'] = ctx.udpThreads
+    ? { threads: ctx.udpThreads.count, forwarded: ctx.udpThreads.forwarded(), dropped: ctx.udpThreads.dropped(), io: ctx.udpIo ?? 'dgram' }
+    : { threads: ctx.udpServed ? 1 : 0, forwarded: 0, dropped: 0, io: ctx.udpServed ? (ctx.udpIo ?? 'dgram') : 'none' };
+  if (ctx.udpBatchStats) udp.batch = ctx.udpBatchStats();
   return {
     torrents: s.torrents,
     seeders: s.seeders,
@@ -24,9 +28,7 @@ export async function collectStats(ctx: TrackerContext): Promise<TrackerStats> {
     announces: { http: ctx.httpAnnounces.count, udp: ctx.udpAnnounces.count },
     scrapes: ctx.counters.scrapes,
     errors: ctx.counters.errors,
-    udp: ctx.udpThreads
-      ? { threads: ctx.udpThreads.count, forwarded: ctx.udpThreads.forwarded(), dropped: ctx.udpThreads.dropped(), io: ctx.udpIo ?? 'dgram' }
-      : { threads: ctx.udpServed ? 1 : 0, forwarded: 0, dropped: 0, io: ctx.udpServed ? (ctx.udpIo ?? 'dgram') : 'none' },
+    udp,
     catalogue: await ctx.store.catalogue.count(),
     store: ctx.store.kind,
     uptimeS: Math.floor((ctx.opts.now() - ctx.startedMs) / 1000),

@@ -19,8 +19,22 @@ export interface TrackerContext {
   udpServed: boolean;
   /** How UDP datagrams move: batches through the native addon, or node:dgram. */
   udpIo?: 'batch' | 'dgram';
+  /** The main thread's batch reader's counters (batched I/O only). */
+  udpBatchStats?: () => BatchReaderStats;
   /** Set when more than one thread reads the UDP port (udp-threads.ts). */
   udpThreads?: { count: number; forwarded(): number; dropped(): number };
+}
+
+/** What a batch reader (udp-batch.ts) counted: datagrams, replies, drops, wakeups. */
+export interface BatchReaderStats {
+  received: number;
+  sent: number;
+  /** Replies the kernel did not take (full send buffer). */
+  sendDropped: number;
+  /** Datagrams longer than an input slot, dropped unread. */
+  truncated: number;
+  wakeups: number;
+  batches: number;
 }
 
 export interface TrackerStats {
@@ -34,7 +48,14 @@ export interface TrackerStats {
   errors: number;
   /** Threads reading the UDP port; packets the extra threads queued to the store's thread,
    *  and those dropped because it fell behind. */
-  udp: { threads: number; forwarded: number; dropped: number; io: 'batch' | 'dgram' | 'none' };
+  udp: {
+    threads: number;
+    forwarded: number;
+    dropped: number;
+    /** How datagrams move; with 'batch', what the main thread's batch reader counted. */
+    io: 'batch' | 'dgram' | 'none';
+    batch?: BatchReaderStats;
+  };
   catalogue: number;
   store: string;
   uptimeS: number;

@@ -231,6 +231,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       if (addon.sendTo(fd, reply, src) !== 0) ctx.counters.errors++;
     });
     batch = startBatchReader(addon, fd, core.serve, () => threads?.afterMainPacket());
+    const reader = batch;
+    ctx.udpBatchStats = () => reader.stats();
     const want = options.udpThreads === 'auto' ? 1 : (options.udpThreads ?? 1);
     if (want > 1 && store.kind === 'memory') {
       try {

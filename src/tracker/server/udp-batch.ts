@@ -4,6 +4,7 @@
 // every reply of the batch with one sendmmsg. No object is made per datagram: the packet,
 // its source (compact IP + port, straight from the kernel's sockaddr) and its reply slot
 // are views made once.
+import type { BatchReaderStats } from './context.js';
 import type { PollerHandle, UdpBatchAddon } from './udp-native.js';
 import { MAX_UDP_DATAGRAM, MAX_UDP_REPLY } from './udp.js';
 
@@ -19,17 +20,6 @@ const STATS = 8;
 /** What the batch reader calls for each datagram: udp.ts's UdpCore.serve or a thread's
  *  gate. Returns the length of the reply written to out[off..], or 0. Must not throw. */
 export type BatchServe = (msg: Buffer, len: number, src: Buffer, out: Buffer, off: number) => number;
-
-export interface BatchReaderStats {
-  received: number;
-  sent: number;
-  /** Replies the kernel did not take (full send buffer). */
-  sendDropped: number;
-  /** Datagrams longer than an input slot, dropped unread. */
-  truncated: number;
-  wakeups: number;
-  batches: number;
-}
 
 export interface BatchReader {
   stats(): BatchReaderStats;

@@ -19,7 +19,7 @@ import {
 } from '../../../src/tracker/protocol/index.js';
 import { loadUdpBatch, startBatchReader, startTracker, type UdpBatchAddon } from '../../../src/tracker/server/index.js';
 import { createMemoryStore, type PeerStore } from '../../../src/tracker/store/index.js';
-import { announceReq, UdpClient, udpIoSkip, withTracker } from './helpers.js';
+import { announceReq, get, UdpClient, udpIoSkip, withTracker } from './helpers.js';
 
 const H = createHash('sha1').update('udp-batch-test').digest();
 const skip = udpIoSkip('batch');
@@ -294,4 +294,34 @@ test('batch tracker: random datagrams (fuzz) get no reply or a small one, and th
     } finally {
       await c.close();
     }
+  }));
+
+test('batch tracker: /api/stats says the UDP I/O is batched and counts datagrams, batches and oversized drops', { skip }, () =>
+  withTracker({ udpIo: 'batch' }, async (t) => {
+    const c = await UdpClient.open(t.port);
+    try {
+      c.socket.send(Buffer.alloc(40_000, 1), t.port, '127.0.0.1');
+      assert.equal((await c.announce(announceReq(H, 1))).action, ACTION_ANNOUNCE);
+    } finally {
+      await c.close();
+    }
+    const s = JSON.parse((await get(t.port, '/api/stats')).body.toString()) as {
+      udp: { io: string; batch: { received: number; sent: number; truncated: number; batches: number; sendDropped: number } };
+    };
+    assert.equal(s.udp.io, 'batch');
+    assert.equal(s.udp.batch.received, 3);
+    assert.equal(s.udp.batch.truncated, 1);
+    assert.equal(s.udp.batch.sent, 2);
+    assert.equal(s.udp.batch.sendDropped, 0);
+    assert.ok(s.udp.batch.batches >= 1 && s.udp.batch.batches <= 3);
+    const page = (await get(t.port, '/')).body.toString();
+    assert.match(page, /UDP I\/O<\/td><td>batched/);
+  }));
+
+test('dgram tracker: /api/stats and the status page say node:dgram', () =>
+  withTracker({ udpIo: 'dgram' }, async (t) => {
+    const s = JSON.parse((await get(t.port, '/api/stats')).body.toString()) as { udp: { io: string; batch?: unknown } };
+    assert.equal(s.udp.io, 'dgram');
+    assert.equal(s.udp.batch, undefined);
+    assert.match((await get(t.port, '/')).body.toString(), /UDP I\/O<\/td><td>node:dgram/);
   }));
