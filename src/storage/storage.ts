@@ -18,6 +18,7 @@ import {
   SLOW_SYNC_WRITE_MS,
   POOL_AFTER_SLOW_WRITE_MS,
   WRITE_CHUNK_BYTES,
+  DIRECT_MIN_PIECE_BYTES,
 } from './config.js';
 import { DIRECT_ALIGN } from './aligned-pool.js';
 import { StorageError, ioError } from './errors.js';
@@ -64,6 +65,9 @@ export interface StorageOptions {
   /** Allow writePieceDirect (unbuffered, O_DIRECT writes of whole pieces; default false).
    *  See directPiece. */
   directWrites?: boolean;
+  /** Pieces shorter than this are not offered the direct path (default
+   *  DIRECT_MIN_PIECE_BYTES; tests pass smaller ones). */
+  directMinPieceBytes?: number;
   /** Called when a background resume save fails (the next save retries). */
   onResumeError?: (e: StorageError) => void;
 }
@@ -491,16 +495,17 @@ export class Storage {
 
   /**
    * Whether piece `index` may be written with writePieceDirect: direct writes allowed
-   * (`directWrites`) and not refused by the file system so far, and the piece lies in one
-   * wanted file, at an offset and of a length that are multiples of DIRECT_ALIGN, in a
-   * file already open for writing here (created and checked by an earlier write). A
-   * torrent's pieces of 16 KiB and more in a single file qualify, except a short last
-   * one; in a multi-file torrent those inside a file at aligned offsets.
+   * (`directWrites`) and not refused by the file system so far; the piece at least
+   * DIRECT_MIN_PIECE_BYTES long (1 MiB: smaller direct writes cost more than they save),
+   * inside one wanted file, at an offset and of a length that are multiples of
+   * DIRECT_ALIGN, in a file already open for writing here (created and checked by an
+   * earlier write). A single-file torrent's pieces of 1 MiB and more qualify, except a
+   * short last one; in a multi-file torrent those inside a file at aligned offsets.
    */
   directPiece(index: number): boolean {
     if (!this.directOk || this.closed) return false;
     const len = this.layout.pieceLength(index);
-    if (len % DIRECT_ALIGN !== 0) return false;
+    if (len % DIRECT_ALIGN !== 0 || len < (this.opts.directMinPieceBytes ?? DIRECT_MIN_PIECE_BYTES)) return false;
     const spans = this.layout.spans(index * this.meta.pieceLength, len);
     if (spans.length !== 1) return false;
     const sp = spans[0]!;

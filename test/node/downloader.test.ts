@@ -99,7 +99,7 @@ async function rig(dir: string, writeMode: 'sync' | 'pool', directWrites = false
   await makeFile(join(dir, 'src', 'd.bin'), SIZE, 'downloader');
   const src = await readFile(join(dir, 'src', 'd.bin'));
   const { meta } = await createTorrent({ path: join(dir, 'src', 'd.bin'), pieceLength: PIECE, creationDate: null });
-  const st = await Storage.open(meta, { dir: join(dir, 'dst'), writeMode, directWrites });
+  const st = await Storage.open(meta, { dir: join(dir, 'dst'), writeMode, directWrites, directMinPieceBytes: PIECE });
   await st.check();
   let readBacks = 0;
   const readBackPieces: number[] = [];

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { StaNode, type Torrent } from '../../src/node/index.js';
+import { Storage } from '../../src/storage/index.js';
 import { createTorrent, makeMagnet, parseMagnet, type Metainfo } from '../../src/torrent/index.js';
 import { makeFile, makePayloadTree } from '../interop/helpers/payload.js';
 import { assertSameTree } from '../interop/helpers/trees.js';
@@ -30,6 +31,34 @@ test('a leecher fetches a multi-file tree with 0-byte files from a seeder', asyn
       assert.equal(t.progress().fraction, 1);
     } finally {
       await leech.close();
+      await seed.node.close();
+    }
+  });
+});
+
+test('pieces of 1 MiB are written whole with O_DIRECT (from two leechers at once); the output is exact', async () => {
+  await withTmp('sta-node-', async (dir) => {
+    await makeFile(join(dir, 'src', 'd.bin'), 8 * 1024 * 1024 + 123, 'direct');
+    const { meta } = await createTorrent({ path: join(dir, 'src', 'd.bin'), pieceLength: 1 << 20, creationDate: null });
+    const seed = await seedOf(join(dir, 'src'), meta);
+    const nodes = await Promise.all([0, 1].map(() => StaNode.start({ port: 0, host: '127.0.0.1' })));
+    const direct = Storage.prototype.writePieceDirect;
+    const written: number[] = [];
+    Storage.prototype.writePieceDirect = function (this: Storage, i: number, data: Buffer) {
+      written.push(i);
+      return direct.call(this, i, data);
+    };
+    try {
+      const ts = await Promise.all(nodes.map((n, i) => n.add({ kind: 'metainfo', meta }, { dir: join(dir, `dst${i}`), noTracker: true, peers: [`127.0.0.1:${seed.node.port}`] })));
+      await Promise.all(ts.map((t) => complete(t)));
+      for (let i = 0; i < 2; i++) await assertSameTree(join(dir, 'src'), join(dir, `dst${i}`), { ignore: IGNORE });
+      // 8 whole pieces and a short last one each; the first piece a leecher receives opens
+      // the file through the page cache, most others go direct.
+      assert.ok(written.length >= 8, `direct writes: ${written.length}`);
+      assert.ok(!written.includes(8), 'never the short last piece');
+    } finally {
+      Storage.prototype.writePieceDirect = direct;
+      await Promise.all(nodes.map((n) => n.close()));
       await seed.node.close();
     }
   });

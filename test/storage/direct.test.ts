@@ -44,7 +44,13 @@ test('writePieceDirect: aligned pieces of an open file are written whole and cou
     assert.equal(off.directPiece(1), false, 'not without directWrites');
     await off.close();
 
-    const st = await Storage.open(meta, { dir, directWrites: true });
+    const small = await Storage.open(meta, { dir: join(dir, 'small'), directWrites: true });
+    await small.check();
+    await small.writeBlock(0, 0, piece(meta, payload, 0));
+    assert.equal(small.directPiece(1), false, 'not pieces under DIRECT_MIN_PIECE_BYTES (1 MiB) by default');
+    await small.close();
+
+    const st = await Storage.open(meta, { dir, directWrites: true, directMinPieceBytes: PIECE });
     await st.check();
     assert.equal(st.directPiece(1), false, 'not before storage has the file open');
     await st.writeBlock(0, 0, piece(meta, payload, 0));
@@ -63,7 +69,7 @@ test('writePieceDirect: aligned pieces of an open file are written whole and cou
     await st.close();
     assert.deepEqual((await readFile(join(dir, 'd.bin'))).subarray(0, 4 * PIECE), payload.subarray(0, 4 * PIECE));
 
-    const again = await Storage.open(meta, { dir, directWrites: true });
+    const again = await Storage.open(meta, { dir, directWrites: true, directMinPieceBytes: PIECE });
     const r = await again.check();
     assert.equal(r.fromResume, true);
     assert.deepEqual([...again.have.indexes()], [0, 1, 2, 3]);
@@ -77,7 +83,7 @@ test('writePieceDirect: a write the kernel refuses (a buffer that is not aligned
   const { dir, cleanup } = await tempDir();
   try {
     const { meta, payload } = makeMeta({ name: 'd.bin', files: [{ path: ['d.bin'], length: 4 * PIECE }], pieceLength: PIECE });
-    const st = await Storage.open(meta, { dir, directWrites: true });
+    const st = await Storage.open(meta, { dir, directWrites: true, directMinPieceBytes: PIECE });
     await st.check();
     await st.writeBlock(0, 0, piece(meta, payload, 0));
     assert.equal(st.directPiece(1), true);
