@@ -325,3 +325,25 @@ test('dgram tracker: /api/stats and the status page say node:dgram', () =>
     assert.equal(s.udp.batch, undefined);
     assert.match((await get(t.port, '/')).body.toString(), /UDP I\/O<\/td><td>node:dgram/);
   }));
+
+test('batch: a worker thread terminated with its poller open ends cleanly (the loop is not closed with the handle open)', { skip }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { fileURLToPath } = await import('node:url');
+  const file = fileURLToPath(new URL('../../../dist/native/udp-batch.node', import.meta.url));
+  // Plain CommonJS in the worker: the addon alone, a socket, an open poller; never closed.
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const a = require(workerData.file);
+    const [fd] = a.bindSocket('127.0.0.1', 0, 0);
+    const b = Buffer.alloc(64 * 4096), st = Buffer.alloc(64);
+    globalThis.p = a.createPoller(fd, 4, 2048, 2048, b, b, b, b, st, () => 0);
+    parentPort.postMessage('ready');`;
+  for (let i = 0; i < 3; i++) {
+    const w = new Worker(code, { eval: true, workerData: { file } });
+    await new Promise<void>((resolve, reject) => {
+      w.once('error', reject);
+      w.once('message', () => resolve());
+    });
+    assert.equal(await w.terminate(), 1);
+  }
+});

@@ -21,6 +21,9 @@
 //   stats   8 doubles the poller adds to (STAT_* below)
 // The JS function gets (count) and returns how many replies it wrote (0..count).
 #define _GNU_SOURCE
+// napi_add_async_cleanup_hook (N-API 8, Node >= 14.10): a worker's loop must not close
+// with our handle open.
+#define NAPI_VERSION 8
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -60,8 +63,11 @@ typedef struct {
   int in_callback;
   int closing;
   int closed;
-  /** The thread's environment was torn down: its references went with it. */
+  /** The thread's environment is being torn down: its references go with it. */
   int env_gone;
+  /** Registered until the handle is closed: the environment's teardown waits for it, so
+   *  its loop is never closed with this handle open. */
+  napi_async_cleanup_hook_handle cleanup;
   struct mmsghdr rmsg[MAX_BATCH];
   struct iovec riov[MAX_BATCH];
   struct sockaddr_storage raddr[MAX_BATCH];
@@ -176,6 +182,8 @@ static void send_all(poller_t *p, unsigned count) {
 static void on_close(uv_handle_t *h) {
   poller_t *p = (poller_t *)h->data;
   napi_env env = p->env;
+  // Unregisters the hook, or, when teardown called it, tells Node the cleanup is done.
+  if (p->cleanup) napi_remove_async_cleanup_hook(p->cleanup);
   if (p->env_gone) {
     free(p);
     return;
@@ -187,24 +195,20 @@ static void on_close(uv_handle_t *h) {
   free(p);
 }
 
-static void cleanup_hook(void *arg);
-
 static void stop_poller(poller_t *p) {
   if (p->closed) return;
   p->closed = 1;
-  napi_remove_env_cleanup_hook(p->env, cleanup_hook, p);
   uv_poll_stop(&p->poll);
   uv_close((uv_handle_t *)&p->poll, on_close);
 }
 
-/** The thread's environment is going away (a worker exits) with the poller still open. */
-static void cleanup_hook(void *arg) {
+/** The thread's environment is going away (a worker exits, the process ends): the handle
+ *  is closed (if close() has not already begun it), and Node waits for on_close. */
+static void cleanup_hook(napi_async_cleanup_hook_handle h, void *arg) {
   poller_t *p = (poller_t *)arg;
+  (void)h;
   p->env_gone = 1;
-  if (p->closed) return;
-  p->closed = 1;
-  uv_poll_stop(&p->poll);
-  uv_close((uv_handle_t *)&p->poll, on_close);
+  stop_poller(p);
 }
 
 /** Hands `n` received datagrams to JS and sends the replies it wrote. */
@@ -465,7 +469,7 @@ static napi_value create_poller(napi_env env, napi_callback_info info) {
     napi_throw_error(env, uv_err_name(r), uv_strerror(r));
     return NULL;
   }
-  napi_add_env_cleanup_hook(env, cleanup_hook, p);
+  napi_add_async_cleanup_hook(env, cleanup_hook, p, &p->cleanup);
   napi_value ext;
   CHECK(napi_create_external(env, p, NULL, NULL, &ext));
   return ext;
