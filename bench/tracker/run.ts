@@ -10,7 +10,9 @@
 //                         and fixed-reply-2t: fixed-reply with UDP served by 2 threads on one fd,
 //                         sta-memory-1t: sta-memory with its UDP on one thread (--udp-threads 1),
 //                         sta-memory-2t: on two threads (--udp-threads 2), sta-memory-dgram: UDP
-//                         through node:dgram instead of the batch addon (--udp-io dgram: two threads)
+//                         through node:dgram instead of the batch addon (--udp-io dgram: two threads),
+//                         sta-memory-httpnode: HTTP through net.Server instead of the native
+//                         HTTP addon (--http-io node)
 //     --modes LIST        comma list of http-close,http-keepalive,udp,udp-reuse (default all)
 //     --wrk-threads N     (default 2)   --wrk-connections N (default 64)
 //     --udp-workers N     load-generator threads (default 2)   --udp-inflight N per thread (default 64:
@@ -61,11 +63,12 @@ const ALL_TARGETS = [
   'sta-memory-1t',
   'sta-memory-dgram',
   'sta-memory-2t',
+  'sta-memory-httpnode',
 ] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
 /** sta-stub (sta's servers over a store that keeps nothing) and fixed-reply-2t (fixed-reply
  *  with UDP served by two threads on one fd) are asked for by name. */
-const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub' && t !== 'fixed-reply-2t' && t !== 'sta-memory-1t' && t !== 'sta-memory-dgram' && t !== 'sta-memory-2t');
+const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'sta-stub' && t !== 'fixed-reply-2t' && t !== 'sta-memory-1t' && t !== 'sta-memory-dgram' && t !== 'sta-memory-2t' && t !== 'sta-memory-httpnode');
 const targets = opt('targets', DEFAULT_TARGETS.join(',')).split(',') as TargetName[];
 const MODES = ['http-close', 'http-keepalive', 'udp', 'udp-reuse'] as const;
 type Mode = (typeof MODES)[number];
@@ -202,6 +205,8 @@ function startTarget(t: TargetName): Promise<Running> {
       return startSta('memory', ['--udp-io', 'dgram']);
     case 'sta-memory-2t':
       return startSta('memory', ['--udp-threads', '2']);
+    case 'sta-memory-httpnode':
+      return startSta('memory', ['--http-io', 'node']);
   }
 }
 
@@ -524,7 +529,7 @@ async function main(): Promise<void> {
   // bottleneck.
   const usPer = (r: Measure | undefined): number | undefined => (r && r.perS > 0 ? (1e6 * r.cpuS) / (r.perS * r.wallS) : undefined);
   const ratioLines = (label: (sta: string, ref: string) => string, ratio: (s: Measure | undefined, r: Measure | undefined) => number | undefined): void => {
-    for (const sta of ['sta-memory', 'sta-memory-1t', 'sta-memory-2t', 'sta-memory-dgram', 'sta-redis', 'sta-stub'] as const) {
+    for (const sta of ['sta-memory', 'sta-memory-httpnode', 'sta-memory-1t', 'sta-memory-2t', 'sta-memory-dgram', 'sta-redis', 'sta-stub'] as const) {
       const srow = table.get(sta);
       if (!srow) continue;
       for (const ref of refs) {

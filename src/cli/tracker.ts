@@ -21,6 +21,7 @@ interface TrackerFlags {
   udp: boolean;
   udpThreads?: string;
   udpIo?: string;
+  httpIo?: string;
 }
 
 const collect = (v: string, all: string[]): string[] => [...all, v];
@@ -50,6 +51,7 @@ export function register(program: Command): Command {
     .option('--no-udp', 'serve HTTP only')
     .option('--udp-threads <n>', 'threads reading the UDP port, memory store only (default: 1 with batched UDP I/O, else 2 on a machine with 2+ cores)')
     .option('--udp-io <how>', 'how UDP datagrams move: batch (native recvmmsg/sendmmsg addon), dgram (node:dgram), auto (batch when built)', 'auto')
+    .option('--http-io <how>', 'how HTTP connections are accepted and read: batch (native addon, memory store), node (net.Server), auto (batch when built and the store is memory)', 'auto')
     .action(
       action(async (flags: TrackerFlags) => {
         const { startTracker } = await import('../tracker/server/index.js');
@@ -74,6 +76,7 @@ export function register(program: Command): Command {
           http: flags.http,
           udp: flags.udp,
           udpIo: udpIoFlag(flags.udpIo),
+          httpIo: httpIoFlag(flags.httpIo),
           udpThreads: int(flags.udpThreads, '--udp-threads', 1, 8) ?? 'auto',
         });
         const where = [flags.http ? `http://${flags.host}:${tracker.port}/announce` : '', flags.udp ? `udp://${flags.host}:${tracker.port}` : '']
@@ -101,4 +104,9 @@ export function register(program: Command): Command {
 function udpIoFlag(v: string | undefined): 'auto' | 'batch' | 'dgram' {
   if (v === undefined || v === 'auto' || v === 'batch' || v === 'dgram') return v ?? 'auto';
   throw new StaError('BAD_FLAG', `--udp-io must be auto, batch or dgram, got ${v}`);
+}
+
+function httpIoFlag(v: string | undefined): 'auto' | 'batch' | 'node' {
+  if (v === undefined || v === 'auto' || v === 'batch' || v === 'node') return v ?? 'auto';
+  throw new StaError('BAD_FLAG', `--http-io must be auto, batch or node, got ${v}`);
 }

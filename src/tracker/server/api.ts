@@ -29,6 +29,7 @@ export async function collectStats(ctx: TrackerContext): Promise<TrackerStats> {
     scrapes: ctx.counters.scrapes,
     errors: ctx.counters.errors,
     udp,
+    http: ctx.httpIo === undefined ? { io: 'none' } : ctx.httpBatchStats ? { io: ctx.httpIo, batch: ctx.httpBatchStats() } : { io: ctx.httpIo },
     catalogue: await ctx.store.catalogue.count(),
     store: ctx.store.kind,
     uptimeS: Math.floor((ctx.opts.now() - ctx.startedMs) / 1000),

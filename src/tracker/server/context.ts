@@ -21,6 +21,10 @@ export interface TrackerContext {
   udpIo?: 'batch' | 'dgram';
   /** The main thread's batch reader's counters (batched I/O only). */
   udpBatchStats?: () => BatchReaderStats;
+  /** How HTTP connections are accepted and read: the native addon, or node (net.Server). */
+  httpIo?: 'batch' | 'node';
+  /** The native HTTP server's counters (batch path only). */
+  httpBatchStats?: () => HttpBatchStats;
   /** Set when more than one thread reads the UDP port (udp-threads.ts). */
   udpThreads?: { count: number; forwarded(): number; dropped(): number };
 }
@@ -35,6 +39,23 @@ export interface BatchReaderStats {
   truncated: number;
   wakeups: number;
   batches: number;
+}
+
+/** What the native HTTP server (http-native.ts) counted. */
+export interface HttpBatchStats {
+  accepted: number;
+  /** Request heads handed to JavaScript (announces, scrapes and hand-overs). */
+  requests: number;
+  /** Connections handed over to the lean front / node:http (API, status page, ...). */
+  handedOver: number;
+  /** Connections closed idle or for a request not whole in time (408). */
+  timeouts: number;
+  /** Connections closed at accept: over the limit. */
+  refused: number;
+  wakeups: number;
+  batches: number;
+  /** Connections the addon holds now. */
+  open: number;
 }
 
 export interface TrackerStats {
@@ -56,6 +77,8 @@ export interface TrackerStats {
     io: 'batch' | 'dgram' | 'none';
     batch?: BatchReaderStats;
   };
+  /** How HTTP connections are accepted and read; with 'batch', the addon's counters. */
+  http: { io: 'batch' | 'node' | 'none'; batch?: HttpBatchStats };
   catalogue: number;
   store: string;
   uptimeS: number;

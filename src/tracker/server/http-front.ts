@@ -48,9 +48,9 @@ const COLON = 0x3a;
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
-const ROUTE_NONE = 0;
-const ROUTE_ANNOUNCE = 1;
-const ROUTE_SCRAPE = 2;
+export const ROUTE_NONE = 0;
+export const ROUTE_ANNOUNCE = 1;
+export const ROUTE_SCRAPE = 2;
 
 /** What parseRequest found in buf[start, headEnd). */
 export interface ParsedRequest {
@@ -192,8 +192,9 @@ export function parseRequest(buf: Buffer, start: number, headEnd: number): Parse
   return { route, query: qs < te ? buf.toString('latin1', qs, te) : '', keepAlive, http10, xff };
 }
 
-/** `HTTP/1.1 200 OK` with the body, in one buffer (one write). */
-function response(body: Buffer, keepAlive: boolean, http10: boolean): Buffer {
+/** `HTTP/1.1 200 OK` with the body, in one buffer (one write). Shared with the native path
+ *  (http-native.ts). */
+export function response(body: Buffer, keepAlive: boolean, http10: boolean): Buffer {
   const head =
     `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n` +
     (keepAlive ? (http10 ? 'Connection: keep-alive\r\n\r\n' : '\r\n') : 'Connection: close\r\n\r\n');
@@ -203,7 +204,7 @@ function response(body: Buffer, keepAlive: boolean, http10: boolean): Buffer {
   return out;
 }
 
-const INTERNAL_ERROR = Buffer.from('HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', 'latin1');
+export const INTERNAL_ERROR = Buffer.from('HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', 'latin1');
 const REQUEST_TIMEOUT = Buffer.from('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', 'latin1');
 
 /** One connection's state while the front owns it. */
@@ -227,6 +228,9 @@ export interface HttpFront {
   server: NetServer;
   /** Destroys every connection (the front's and those handed to node:http). */
   closeAll(): void;
+  /** Takes a connection accepted elsewhere (the native path's hand-over): `head`, the bytes
+   *  already read from it, is served first, exactly as if it had just arrived. */
+  adopt(socket: Socket, head: Buffer): void;
 }
 
 export function createHttpFront(ctx: TrackerContext, httpServer: HttpServer, announce: AnnounceCore, scrape: ScrapeCore): HttpFront {
@@ -414,6 +418,10 @@ export function createHttpFront(ctx: TrackerContext, httpServer: HttpServer, ann
     closeAll() {
       for (const s of sockets) s.destroy();
       sockets.clear();
+    },
+    adopt(socket, head) {
+      if (head.length > 0) socket.unshift(head);
+      server.emit('connection', socket);
     },
   };
 }

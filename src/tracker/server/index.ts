@@ -16,3 +16,4 @@ export { resolvePeerIp, isTrusted } from './client-address.js';
 export { ConnectionIds } from './udp-connection-id.js';
 export { loadUdpBatch, type UdpBatchAddon, type UdpBatchLoad } from './udp-native.js';
 export { startBatchReader, type BatchReader, type BatchServe } from './udp-batch.js';
+export { loadHttpBatch, startHttpBatch, type HttpBatchAddon, type HttpBatchLoad } from './http-native.js';

@@ -42,6 +42,11 @@ export interface TrackerOptions {
    *  (recvmmsg/sendmmsg, udp-batch.ts; an error when it is not built), 'dgram' through
    *  node:dgram, 'auto' the addon when it loads, else dgram. */
   udpIo?: 'auto' | 'batch' | 'dgram';
+  /** How HTTP connections are accepted and read (default 'auto'): 'batch' through the
+   *  native addon (http-native.ts; an error when it is not built or the store is
+   *  asynchronous), 'node' through a net.Server (http-front.ts), 'auto' the addon when it
+   *  loads, the host is an IP address and the store is synchronous (memory), else node. */
+  httpIo?: 'auto' | 'batch' | 'node';
   /** Key of the UDP connection-id MAC (default: random per process). */
   udpSecret?: Uint8Array;
   /** HTTP idle keep-alive and whole-request timeouts, ms (defaults HTTP_KEEPALIVE_MS and

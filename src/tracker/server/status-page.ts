@@ -40,6 +40,7 @@ th{background:#f4f4f4}code{font-size:.85em;color:#555}.totals td:first-child{wid
 <tr><td>Catalogue</td><td>${n(s.catalogue)} torrents (<a href="/api/torrents">list</a>)</td></tr>
 <tr><td>Store</td><td>${esc(s.store)}</td></tr>
 <tr><td>UDP I/O</td><td>${s.udp.io === 'batch' ? 'batched (recvmmsg/sendmmsg, native addon)' : s.udp.io === 'dgram' ? 'node:dgram (native addon not in use)' : 'off'}</td></tr>
+<tr><td>HTTP I/O</td><td>${s.http.io === 'batch' ? 'native (accept/read/write in the addon, batched to JS)' : s.http.io === 'node' ? 'node (net.Server; native addon not in use)' : 'off'}</td></tr>
 <tr><td>UDP threads</td><td>${s.udp.threads}${s.udp.threads > 1 ? ` (${n(s.udp.forwarded)} packets queued to the store's thread, ${n(s.udp.dropped)} dropped)` : ''}</td></tr>
 <tr><td>Announce interval</td><td>${ctx.opts.intervalS} s</td></tr>
 <tr><td>Up</td><td>${n(s.uptimeS)} s</td></tr>

@@ -11,9 +11,11 @@ import { openStore, type PeerStore } from '../store/index.js';
 import { collectStats } from './api.js';
 import type { TrackerContext, TrackerStats } from './context.js';
 import { TrackerServerError } from './errors.js';
-import { createAnnounceCore, createHttpHandler, createScrapeCore } from './http.js';
+import { createAnnounceCore, createHttpHandler, createScrapeCore, type AnnounceCore, type ScrapeCore } from './http.js';
 import { createHttpFront, type HttpFront } from './http-front.js';
+import { loadHttpBatch, startHttpBatch, type HttpBatchAddon, type HttpBatchServer } from './http-native.js';
 import {
+  HTTP_MAX_CONNECTIONS,
   resolveOptions,
   type ResolvedOptions,
   type TrackerOptions,
@@ -44,6 +46,9 @@ export interface TrackerServer {
   readonly udpThreads: number;
   /** How UDP datagrams move: 'batch' (native addon), 'dgram', or 'none' (no UDP). */
   readonly udpIo: 'batch' | 'dgram' | 'none';
+  /** How HTTP connections are accepted and read: 'batch' (native addon), 'node'
+   *  (net.Server), or 'none' (no HTTP). */
+  readonly httpIo: 'batch' | 'node' | 'none';
   /** Stops listening, ends connections, closes the store if the tracker opened it. With
    *  more than one UDP thread the UDP port stays bound until the process exits. */
   close(): Promise<void>;
@@ -90,6 +95,29 @@ function udpAddon(o: TrackerOptions, host: string): UdpBatchAddon | undefined {
   return undefined;
 }
 
+/** The native HTTP addon when `httpIo` wants it, it loads, the host is an IP literal and
+ *  the store answers synchronously (a reply is written during its batch); undefined for
+ *  net.Server. */
+function httpAddon(o: TrackerOptions, host: string, store: PeerStore): HttpBatchAddon | undefined {
+  const want = o.httpIo ?? 'auto';
+  if (want === 'node') return undefined;
+  const load = loadHttpBatch();
+  if (load.ok && isIP(host) !== 0 && store.kind === 'memory') return load.addon;
+  if (want === 'batch') {
+    const why = !load.ok ? load.reason : isIP(host) === 0 ? `host ${host} is not an IP address` : `the ${store.kind} store is asynchronous`;
+    throw new TrackerServerError('LISTEN_FAILED', `native HTTP I/O unavailable: ${why}`, 1);
+  }
+  return undefined;
+}
+
+function httpAddonOrError(o: TrackerOptions, host: string, store: PeerStore): HttpBatchAddon | Error | undefined {
+  try {
+    return httpAddon(o, host, store);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
 function bindUdp(host: string, port: number): Promise<Socket> {
   // Big kernel buffers: a burst of announces queues instead of being dropped (each drop costs
   // a client a retransmit timeout of 15 s or more, BEP 15). The kernel caps them at
@@ -129,7 +157,8 @@ async function bindBoth(
   server: Server | undefined,
   wantUdp: boolean,
   addon: UdpBatchAddon | undefined,
-): Promise<{ port: number; udp: BoundUdp | undefined }> {
+  http: HttpBatchAddon | undefined,
+): Promise<{ port: number; udp: BoundUdp | undefined; httpFd: number | undefined }> {
   for (let attempt = 0; ; attempt++) {
     let udp: BoundUdp | undefined;
     let port = o.port;
@@ -138,11 +167,14 @@ async function bindBoth(
         udp = await bindUdpAny(o.host, o.port, addon);
         port = udp.port;
       }
-      if (server) {
+      let httpFd: number | undefined;
+      if (server && http) {
+        [httpFd, port] = http.listenSocket(o.host, port, 4096);
+      } else if (server) {
         await listenHttp(server, o.host, port);
         port = (server.address() as { port: number }).port;
       }
-      return { port, udp };
+      return { port, udp, httpFd };
     } catch (e) {
       if (udp) closeBoundUdp(udp);
       const code = (e as NodeJS.ErrnoException).code;
@@ -187,9 +219,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   let server: Server | undefined;
   let front: HttpFront | undefined;
   let httpServer: ReturnType<typeof createServer> | undefined;
+  let httpCores: { announce: AnnounceCore; scrape: ScrapeCore } | undefined;
   if (wantHttp) {
     const announce = createAnnounceCore(ctx);
     const scrape = createScrapeCore(ctx);
+    httpCores = { announce, scrape };
     // node:http answers what the lean front (http-front.ts) hands over: the API, the status
     // page, the catalogue, and any request the front does not parse itself.
     httpServer = createServer(
@@ -212,12 +246,23 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     front = createHttpFront(ctx, httpServer, announce, scrape);
     server = front.server;
   }
-  let bound: { port: number; udp: BoundUdp | undefined };
+  let bound: { port: number; udp: BoundUdp | undefined; httpFd: number | undefined };
+  const nativeAddon = wantHttp ? httpAddonOrError(options, opts.host, store) : undefined;
   try {
-    bound = await bindBoth(opts, server, wantUdp, wantUdp ? udpAddon(options, opts.host) : undefined);
+    if (nativeAddon instanceof Error) throw nativeAddon;
+    bound = await bindBoth(opts, server, wantUdp, wantUdp ? udpAddon(options, opts.host) : undefined, nativeAddon);
   } catch (e) {
     if (ownsStore) await store.close();
     throw e;
+  }
+  let nativeHttp: HttpBatchServer | undefined;
+  if (wantHttp) ctx.httpIo = 'node';
+  if (bound.httpFd !== undefined && nativeAddon && !(nativeAddon instanceof Error) && front) {
+    const f = front;
+    nativeHttp = startHttpBatch(nativeAddon, bound.httpFd, ctx, httpCores!.announce, httpCores!.scrape, (socket, head) => f.adopt(socket, head), HTTP_MAX_CONNECTIONS);
+    const nh = nativeHttp;
+    ctx.httpIo = 'batch';
+    ctx.httpBatchStats = () => nh.stats();
   }
   const bu = bound.udp;
   const udp = bu?.io === 'dgram' ? bu.socket : undefined;
@@ -240,6 +285,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         if (threads) ctx.udpThreads = threads;
       } catch (e) {
         batch.close();
+        nativeHttp?.close();
         server?.close();
         setImmediate(() => addon.closeSocket(fd));
         if (ownsStore) await store.close();
@@ -264,6 +310,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         if (threads) ctx.udpThreads = threads;
       } catch (e) {
         udp.close();
+        nativeHttp?.close();
         server?.close();
         if (ownsStore) await store.close();
         throw new TrackerServerError('LISTEN_FAILED', `cannot start UDP threads: ${(e as Error).message}`, 1, { cause: e });
@@ -288,10 +335,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     store,
     udpThreads: bu ? (threads?.count ?? 1) : 0,
     udpIo: bu ? bu.io : 'none',
+    httpIo: ctx.httpIo ?? 'none',
     stats: () => collectStats(ctx),
     close() {
       closing ??= (async () => {
         clearInterval(timer);
+        // The native server closes its listening socket and connections at once.
+        nativeHttp?.close();
         const httpClosed = server
           ? new Promise<void>((resolve) => {
               server.close(() => resolve());

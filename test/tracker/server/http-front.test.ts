@@ -5,85 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { buildScrapeQuery, decodeAnnounceReply, decodeScrapeReply, EVENT_STOPPED } from '../../../src/tracker/protocol/index.js';
 import { MAX_HEADER_BYTES, parseRequest } from '../../../src/tracker/server/http-front.js';
 import type { TrackerServer } from '../../../src/tracker/server/index.js';
-import { announcePath, announceReq, get, UdpClient, withTracker } from './helpers.js';
+import { announcePath, announceReq, get, Raw, req, UdpClient, withTracker } from './helpers.js';
 
 const H = createHash('sha1').update('http-front').digest();
 const H2 = createHash('sha1').update('http-front-2').digest();
-
-/** A raw connection that collects everything the server sends and notes when it closes. */
-class Raw {
-  data = Buffer.alloc(0);
-  closed = false;
-  private waiters: (() => void)[] = [];
-  private constructor(readonly s: Socket) {
-    s.on('data', (d: Buffer) => {
-      this.data = Buffer.concat([this.data, d]);
-      this.wake();
-    });
-    s.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    s.on('error', () => {});
-  }
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-  static open(port: number): Promise<Raw> {
-    return new Promise((resolve, reject) => {
-      const s = connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(new Raw(s)));
-      s.once('error', reject);
-    });
-  }
-  write(b: string | Buffer): Promise<void> {
-    return new Promise((r) => this.s.write(b, () => r()));
-  }
-  /** Waits until `pred` holds (bounded). */
-  async until(pred: () => boolean, what: string, ms = 3000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.data.toString('latin1').slice(0, 300))}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-  /** Parses the responses received so far (Content-Length framed). */
-  responses(): { status: number; headers: string; body: Buffer }[] {
-    const out: { status: number; headers: string; body: Buffer }[] = [];
-    let off = 0;
-    for (;;) {
-      const he = this.data.indexOf('\r\n\r\n', off);
-      if (he < 0) break;
-      const headers = this.data.toString('latin1', off, he);
-      const len = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? 0);
-      if (/transfer-encoding: chunked/i.test(headers)) {
-        const end = this.data.indexOf('0\r\n\r\n', he + 4);
-        if (end < 0) break;
-        out.push({ status: Number(headers.slice(9, 12)), headers, body: Buffer.alloc(0) });
-        off = end + 5;
-        continue;
-      }
-      if (this.data.length < he + 4 + len) break;
-      out.push({ status: Number(headers.slice(9, 12)), headers, body: this.data.subarray(he + 4, he + 4 + len) });
-      off = he + 4 + len;
-    }
-    return out;
-  }
-  close(): void {
-    this.s.destroy();
-  }
-}
-
-function req(path: string, headers = 'Host: t\r\n', version = '1.1'): string {
-  return `GET ${path} HTTP/${version}\r\n${headers}\r\n`;
-}
 
 const scrapePath = (h: Buffer): string => `/scrape?${buildScrapeQuery([h])}`;
 
