@@ -51,3 +51,42 @@ test('borrowed chunks: messages left unread at release are kept', () => {
   assert.deepEqual(p.next(), { type: 'have', index: 2 });
   assert.equal(p.next(), null);
 });
+
+test('borrowed chunks: the spare buffers release() reuses never show through what was returned', () => {
+  // Many reads, each leaving a partial message that release() copies into one of the
+  // parser's two spare buffers in turn: payloads returned from a spare must stay intact
+  // after both spares were overwritten many times; blocks must be exact when returned.
+  const msgs: WireMessage[] = [];
+  for (let i = 0; i < 40; i++) {
+    msgs.push({ type: 'piece', index: i % 9, begin: 16384 * (i % 2), block: Buffer.alloc(16384, i + 1) });
+    msgs.push({ type: 'extended', id: 3, payload: Buffer.from(`payload ${i}`) });
+  }
+  const stream = Buffer.concat(msgs.map(encodeMessage));
+  for (const size of [7, 1000, 16390, 20000, 40000, 70000]) {
+    const p = new FrameParser({ geometry });
+    const shared = Buffer.alloc(size);
+    const kept: Buffer[] = [];
+    let pieces = 0;
+    const take = (m: WireMessage): void => {
+      if (m.type === 'piece') {
+        assert.ok(m.block.equals(Buffer.alloc(16384, pieces + 1)), `split ${size}: block ${pieces}`);
+        pieces++;
+      } else if (m.type === 'extended') kept.push(m.payload);
+    };
+    let reads = 0;
+    for (let off = 0; off < stream.length; off += size) {
+      const n = stream.copy(shared, 0, off, off + size);
+      p.pushBorrowed(shared.subarray(0, n));
+      // Every other read stops after one message (reading paused): whole messages are left
+      // for release() to copy, and come back later as views of a spare.
+      for (let m = p.next(); m; m = reads % 2 === 0 ? null : p.next()) take(m);
+      reads++;
+      p.release();
+      shared.fill(0xee);
+    }
+    for (let m = p.next(); m; m = p.next()) take(m);
+    assert.equal(pieces, 40, `split ${size}`);
+    assert.deepEqual(kept.map((b) => b.toString()), Array.from({ length: 40 }, (_, i) => `payload ${i}`), `split ${size}`);
+    assert.equal(p.bufferedBytes, 0);
+  }
+});
