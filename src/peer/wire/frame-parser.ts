@@ -17,10 +17,6 @@ export interface FrameParserOptions {
 
 const EMPTY = Buffer.alloc(0);
 
-/** What release() keeps in one of the parser's two spare buffers (below) instead of a
- *  fresh one: the usual leftover of a read, one partial message. */
-const SPARE_BYTES = 64 * 1024;
-
 /** Big-endian u32 at `off` (in bounds). */
 function u32(b: Buffer, off: number): number {
   return b[off]! * 0x1000000 + ((b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!);
@@ -48,14 +44,6 @@ export class FrameParser {
   /** The chunk pushed with pushBorrowed (its memory is reused by the caller afterwards),
    *  until release() copies what is left of it. */
   private borrowed: Buffer | null = null;
-  /** release() copies into these, in turn, rather than into a new Buffer per read (each a
-   *  malloc, an ArrayBuffer for the GC to track and sweep): only the last one copied into
-   *  can still be in the chunk list (release leaves one chunk), so the other is free. */
-  private spares: [Buffer, Buffer] | null = null;
-  private spareTurn = 0;
-  /** A piece message spanning chunks while reading borrowed memory is gathered here: its
-   *  block is valid until the next message, like a view of a borrowed chunk. */
-  private pieceScratch: Buffer | null = null;
   /** Messages with ids we do not know, skipped (BEP 3). */
   unknownMessages = 0;
 
@@ -106,14 +94,7 @@ export class FrameParser {
     if (!b) return;
     this.borrowed = null;
     if (this.buffered === 0 || this.chunks[this.chunks.length - 1] !== b) return;
-    let own: Buffer;
-    if (this.buffered <= SPARE_BYTES) {
-      const spares = (this.spares ??= [Buffer.allocUnsafeSlow(SPARE_BYTES), Buffer.allocUnsafeSlow(SPARE_BYTES)]);
-      this.spareTurn ^= 1;
-      own = this.gather(0, this.buffered, spares[this.spareTurn]);
-    } else {
-      own = this.gather(0, this.buffered);
-    }
+    const own = this.gather(0, this.buffered);
     this.chunks = [own];
     this.first = 0;
     this.head = 0;
@@ -185,9 +166,7 @@ export class FrameParser {
       let payload: Buffer;
       if (c0.length - h >= 4 + len) {
         payload = c0.subarray(h + 5, h + 4 + len);
-        if ((c0 === this.borrowed || this.isSpare(c0)) && id !== MessageId.piece) payload = Buffer.from(payload);
-      } else if (id === MessageId.piece && this.borrowed !== null) {
-        payload = this.gather(5, len - 1, (this.pieceScratch ??= Buffer.allocUnsafeSlow(8 + MAX_BLOCK_LENGTH)));
+        if (c0 === this.borrowed && id !== MessageId.piece) payload = Buffer.from(payload);
       } else {
         payload = this.gather(5, len - 1);
       }
@@ -219,17 +198,10 @@ export class FrameParser {
     }
   }
 
-  /** Whether `c` is (a view of) one of the spare buffers, whose bytes release() reuses. */
-  private isSpare(c: Buffer): boolean {
-    const sp = this.spares;
-    return sp !== null && (c.buffer === sp[0].buffer || c.buffer === sp[1].buffer);
-  }
-
-  /** Copies `n` bytes starting `skip` bytes into the buffered data (a message spanning
-   *  chunks), into a new Buffer or the start of `into` (at least `n` bytes). */
-  private gather(skip: number, n: number, into?: Buffer): Buffer {
+  /** Copies `n` bytes starting `skip` bytes into the buffered data (a message spanning chunks). */
+  private gather(skip: number, n: number): Buffer {
     if (n === 0) return EMPTY;
-    const out = into ? into.subarray(0, n) : Buffer.allocUnsafe(n);
+    const out = Buffer.allocUnsafe(n);
     let k = this.first;
     let off = this.head + skip;
     while (off >= this.chunks[k]!.length) {

@@ -52,10 +52,10 @@ test('borrowed chunks: messages left unread at release are kept', () => {
   assert.equal(p.next(), null);
 });
 
-test('borrowed chunks: the spare buffers release() reuses never show through what was returned', () => {
-  // Many reads, each leaving a partial message that release() copies into one of the
-  // parser's two spare buffers in turn: payloads returned from a spare must stay intact
-  // after both spares were overwritten many times; blocks must be exact when returned.
+test('borrowed chunks: many reads, reading paused every other one: payloads stay intact, blocks exact', () => {
+  // Many reads, each leaving a partial message or whole messages for release() to copy:
+  // payloads returned from what release() kept must stay intact after many later reads
+  // (a reused copy buffer would show through); blocks must be exact when returned.
   const msgs: WireMessage[] = [];
   for (let i = 0; i < 40; i++) {
     msgs.push({ type: 'piece', index: i % 9, begin: 16384 * (i % 2), block: Buffer.alloc(16384, i + 1) });
