@@ -33,11 +33,12 @@ if (!include) {
   console.log(`build-native: no Node headers (node_api.h, uv.h) in ${candidates.join(', ')}; the tracker uses node:dgram and net.Server`);
   process.exit(0);
 }
-const self = statSync(fileURLToPath(import.meta.url)).mtimeMs;
+// Rebuilt when older than its .c, the shared header or this script.
+const newest = Math.max(statSync(fileURLToPath(import.meta.url)).mtimeMs, statSync(join(root, 'src/tracker/server/native/napi-common.h')).mtimeMs);
 for (const { name, fallback } of ADDONS) {
   const src = join(root, `src/tracker/server/native/${name}.c`);
   const out = join(root, `dist/native/${name}.node`);
-  if (existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs && statSync(out).mtimeMs > self) continue;
+  if (existsSync(out) && statSync(out).mtimeMs > Math.max(statSync(src).mtimeMs, newest)) continue;
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   const args = ['-O2', '-shared', '-fPIC', '-Wall', '-Wextra', '-Wno-unused-parameter', `-I${include}`, '-o', tmp, src];

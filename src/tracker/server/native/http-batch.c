@@ -39,6 +39,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi-common.h"
+
 /** Request line and headers at most (http-front.ts MAX_HEADER_BYTES). */
 #define MAX_HEAD (16 * 1024)
 /** A connection's read buffer: one byte more than a head may have tells "oversized". */
@@ -106,26 +108,6 @@ typedef struct server {
 } server_t;
 
 static const char REQUEST_TIMEOUT[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[160];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, name ? name : "EIO", msg);
-  return NULL;
-}
-
-static napi_value undefined(napi_env env) {
-  napi_value u;
-  napi_get_undefined(env, &u);
-  return u;
-}
-
-static napi_value num(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
-}
 
 static uint64_t now_ms(server_t *s) { return uv_now(uv_handle_get_loop((uv_handle_t *)&s->timer)); }
 
@@ -427,28 +409,6 @@ static void on_conn_event(uv_poll_t *h, int status, int events) {
   if (r > 0) eof_done(c);
 }
 
-/** The compact form of a peer address (IPv4-mapped IPv6 as IPv4); its length or 0. */
-static uint8_t compact_peer(const struct sockaddr_storage *sa, uint8_t *out) {
-  if (sa->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-    memcpy(out, &a->sin_addr, 4);
-    memcpy(out + 4, &a->sin_port, 2);
-    return 6;
-  }
-  if (sa->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-      memcpy(out, &a->sin6_addr.s6_addr[12], 4);
-      memcpy(out + 4, &a->sin6_port, 2);
-      return 6;
-    }
-    memcpy(out, &a->sin6_addr, 16);
-    memcpy(out + 16, &a->sin6_port, 2);
-    return 18;
-  }
-  return 0;
-}
-
 static void on_listen(uv_poll_t *h, int status, int events) {
   server_t *s = (server_t *)h->data;
   if (s->closing || status < 0) return;
@@ -464,7 +424,7 @@ static void on_listen(uv_poll_t *h, int status, int events) {
     }
     s->stats[STAT_ACCEPTED] += 1;
     uint8_t addr[18];
-    uint8_t alen = compact_peer(&ss, addr);
+    uint8_t alen = (uint8_t)compact_address(&ss, sl, addr);
     conn_t *c = NULL;
     if (alen && s->nfree > 0) c = calloc(1, sizeof *c);
     if (c) c->buf = malloc(BUF_INIT);
@@ -557,18 +517,6 @@ static void cleanup_hook(napi_async_cleanup_hook_handle h, void *arg) {
   server_close(s);
 }
 
-static bool u32_arg(napi_env env, napi_value v, uint32_t *out) { return napi_get_value_uint32(env, v, out) == napi_ok; }
-
-static uint8_t *buffer_arg(napi_env env, napi_value v, size_t *len, const char *what) {
-  bool ok = false;
-  void *data = NULL;
-  if (napi_is_buffer(env, v, &ok) != napi_ok || !ok || napi_get_buffer_info(env, v, &data, len) != napi_ok) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
-  return (uint8_t *)data;
-}
-
 /** listenSocket(host, port, backlog) -> [fd, boundPort, 4|6]. IPv6 hosts are dual-stack. */
 static napi_value listen_socket(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -584,21 +532,8 @@ static napi_value listen_socket(napi_env env, napi_callback_info info) {
   }
   struct sockaddr_storage ss;
   socklen_t sslen;
-  memset(&ss, 0, sizeof ss);
-  int family;
-  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-    family = AF_INET;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    sslen = sizeof *a4;
-  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-    family = AF_INET6;
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)port);
-    sslen = sizeof *a6;
-  } else {
+  int family = ip_sockaddr(host, (uint16_t)port, &ss, &sslen);
+  if (!family) {
     napi_throw_error(env, "EINVAL", "listenSocket: not an IP address");
     return NULL;
   }
@@ -612,16 +547,7 @@ static napi_value listen_socket(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "listen", e);
   }
-  struct sockaddr_storage bound;
-  socklen_t blen = sizeof bound;
-  getsockname(fd, (struct sockaddr *)&bound, &blen);
-  uint16_t bport = family == AF_INET ? ntohs(((struct sockaddr_in *)&bound)->sin_port) : ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-  napi_value arr;
-  napi_create_array_with_length(env, 3, &arr);
-  napi_set_element(env, arr, 0, num(env, fd));
-  napi_set_element(env, arr, 1, num(env, bport));
-  napi_set_element(env, arr, 2, num(env, family == AF_INET ? 4 : 6));
-  return arr;
+  return socket_triple(env, fd, bound_port(fd, family), family);
 }
 
 /** closeFd(fd): a listening socket no server took (a failed start). */

@@ -35,6 +35,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi-common.h"
+
 /** Most datagrams one recvmmsg takes (and one JS call sees). */
 #define MAX_BATCH 64
 /** recvmmsg rounds per wakeup before yielding to the rest of the loop (timers, HTTP). */
@@ -86,48 +88,9 @@ typedef struct {
     }                                                                                  \
   } while (0)
 
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[160];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, name ? name : "EIO", msg);
-  return NULL;
-}
-
-static napi_value undefined(napi_env env) {
-  napi_value u;
-  napi_get_undefined(env, &u);
-  return u;
-}
-
-static napi_value num(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
-}
-
 /** Writes the compact form of a source address to meta (+2 length, +8 bytes); 0 when the
  *  family is not IPv4 or IPv6. */
-static int compact_source(const struct sockaddr_storage *sa, socklen_t len, uint8_t *meta) {
-  if (sa->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-    memcpy(meta + 8, &a->sin_addr, 4);
-    memcpy(meta + 12, &a->sin_port, 2);
-    return 6;
-  }
-  if (sa->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-      memcpy(meta + 8, &a->sin6_addr.s6_addr[12], 4);
-      memcpy(meta + 12, &a->sin6_port, 2);
-      return 6;
-    }
-    memcpy(meta + 8, &a->sin6_addr, 16);
-    memcpy(meta + 24, &a->sin6_port, 2);
-    return 18;
-  }
-  return 0;
-}
+static int compact_source(const struct sockaddr_storage *sa, socklen_t len, uint8_t *meta) { return compact_address(sa, len, meta + 8); }
 
 /** A compact address (6 or 18 bytes) as a sockaddr for a socket of `family`; its length, 0
  *  when it cannot be sent there (IPv6 to an IPv4 socket). */
@@ -309,21 +272,6 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   if (p->closing) stop_poller(p);
 }
 
-/** Buffer data and length of argument `v`, or NULL with an exception. */
-static uint8_t *buffer_arg(napi_env env, napi_value v, size_t *len, const char *what) {
-  bool ok = false;
-  void *data = NULL;
-  if (napi_is_buffer(env, v, &ok) != napi_ok || !ok || napi_get_buffer_info(env, v, &data, len) != napi_ok) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
-  return (uint8_t *)data;
-}
-
-static bool u32_arg(napi_env env, napi_value v, uint32_t *out) {
-  return napi_get_value_uint32(env, v, out) == napi_ok;
-}
-
 /** bindSocket(host, port, bufferBytes) -> [fd, boundPort, family 4|6]. IPv6 hosts are
  *  dual-stack (IPV6_V6ONLY off), as dgram's ipv6Only: false. */
 static napi_value bind_socket(napi_env env, napi_callback_info info) {
@@ -340,21 +288,8 @@ static napi_value bind_socket(napi_env env, napi_callback_info info) {
   }
   struct sockaddr_storage ss;
   socklen_t sslen;
-  memset(&ss, 0, sizeof ss);
-  int family;
-  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-    family = AF_INET;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    sslen = sizeof *a4;
-  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-    family = AF_INET6;
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)port);
-    sslen = sizeof *a6;
-  } else {
+  int family = ip_sockaddr(host, (uint16_t)port, &ss, &sslen);
+  if (!family) {
     napi_throw_error(env, "EINVAL", "bindSocket: not an IP address");
     return NULL;
   }
@@ -372,20 +307,13 @@ static napi_value bind_socket(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "bind", e);
   }
-  struct sockaddr_storage bound;
-  socklen_t blen = sizeof bound;
-  if (getsockname(fd, (struct sockaddr *)&bound, &blen) != 0) {
+  uint16_t bport = bound_port(fd, family);
+  if (!bport) {
     int e = errno;
     close(fd);
     return throw_errno(env, "getsockname", e);
   }
-  uint16_t bport = family == AF_INET ? ntohs(((struct sockaddr_in *)&bound)->sin_port) : ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-  napi_value arr;
-  CHECK(napi_create_array_with_length(env, 3, &arr));
-  napi_set_element(env, arr, 0, num(env, fd));
-  napi_set_element(env, arr, 1, num(env, bport));
-  napi_set_element(env, arr, 2, num(env, family == AF_INET ? 4 : 6));
-  return arr;
+  return socket_triple(env, fd, bport, family);
 }
 
 /** socketFamily(fd) -> 4 | 6 (what getsockname says). */
