@@ -20,8 +20,8 @@ for bin in "${!pkg_of[@]}"; do
 done
 # The tracker's batched UDP addon (scripts/build-native.mjs) needs a C compiler and libc's
 # headers; Node's own headers come with Debian's nodejs package.
-command -v cc >/dev/null 2>&1 || { echo "install-deps: no C compiler: adding gcc (the native UDP addon)"; missing+=(gcc); }
-[ -e /usr/include/stdio.h ] || { echo "install-deps: no libc headers: adding libc6-dev (the native UDP addon)"; missing+=(libc6-dev); }
+command -v cc >/dev/null 2>&1 || { echo "install-deps: no C compiler: adding gcc (the native I/O addons)"; missing+=(gcc); }
+[ -e /usr/include/stdio.h ] || { echo "install-deps: no libc headers: adding libc6-dev (the native I/O addons)"; missing+=(libc6-dev); }
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all reference programs present"
   exit 0
