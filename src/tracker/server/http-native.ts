@@ -12,10 +12,8 @@
 // Missing or failing to load (no C compiler at build time, not Linux, another Node ABI) is
 // not an error: the tracker then serves HTTP through the lean front on a net.Server, and
 // says which path it uses (/api/stats http.io, the status page).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadNativeAddon, type NativeLoad } from './native-addon.js';
 import { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { compactIpText } from '../protocol/index.js';
 import type { HttpBatchStats, TrackerContext } from './context.js';
 import { INTERNAL_ERROR, parseRequest, response, ROUTE_ANNOUNCE, ROUTE_NONE } from './http-front.js';
@@ -46,25 +44,12 @@ export interface HttpBatchAddon {
   closeServer(s: HttpServerHandle): void;
 }
 
-export type HttpBatchLoad = { ok: true; addon: HttpBatchAddon } | { ok: false; reason: string };
-
-const CANDIDATES = ['../../native/http-batch.node', '../../../dist/native/http-batch.node'];
+export type HttpBatchLoad = NativeLoad<HttpBatchAddon>;
 
 let loaded: HttpBatchLoad | undefined;
 
 export function loadHttpBatch(): HttpBatchLoad {
-  if (loaded) return loaded;
-  if (process.platform !== 'linux') return (loaded = { ok: false, reason: `not Linux (${process.platform})` });
-  const file = CANDIDATES.map((c) => fileURLToPath(new URL(c, import.meta.url))).find((f) => existsSync(f));
-  if (!file) return (loaded = { ok: false, reason: 'dist/native/http-batch.node not built (npm run build needs cc and Node headers)' });
-  try {
-    const addon = createRequire(import.meta.url)(file) as HttpBatchAddon;
-    if (typeof addon.createServer !== 'function' || typeof addon.listenSocket !== 'function') throw new Error('not the http-batch addon');
-    loaded = { ok: true, addon };
-  } catch (e) {
-    loaded = { ok: false, reason: `cannot load ${file}: ${(e as Error).message}` };
-  }
-  return loaded;
+  return (loaded ??= loadNativeAddon<HttpBatchAddon>('http-batch', ['createServer', 'listenSocket']));
 }
 
 const META = 32;

@@ -2,9 +2,7 @@
 // into dist/native/udp-batch.node) once per thread. Missing or failing to load (no C
 // compiler at build time, not Linux, another Node ABI) is not an error: the tracker then
 // serves UDP through node:dgram, and says which path it uses (/api/stats, the status page).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon, type NativeLoad } from './native-addon.js';
 
 /** An open poller (an external the addon owns). */
 export type PollerHandle = { readonly __poller: unique symbol };
@@ -34,25 +32,10 @@ export interface UdpBatchAddon {
   closeSocket(fd: number): void;
 }
 
-export type UdpBatchLoad = { ok: true; addon: UdpBatchAddon } | { ok: false; reason: string };
-
-/** Where the addon is: dist/native from dist/tracker/server (the built CLI) or from
- *  src/tracker/server (tests and tsx). */
-const CANDIDATES = ['../../native/udp-batch.node', '../../../dist/native/udp-batch.node'];
+export type UdpBatchLoad = NativeLoad<UdpBatchAddon>;
 
 let loaded: UdpBatchLoad | undefined;
 
 export function loadUdpBatch(): UdpBatchLoad {
-  if (loaded) return loaded;
-  if (process.platform !== 'linux') return (loaded = { ok: false, reason: `not Linux (${process.platform})` });
-  const file = CANDIDATES.map((c) => fileURLToPath(new URL(c, import.meta.url))).find((f) => existsSync(f));
-  if (!file) return (loaded = { ok: false, reason: 'dist/native/udp-batch.node not built (npm run build needs cc and Node headers)' });
-  try {
-    const addon = createRequire(import.meta.url)(file) as UdpBatchAddon;
-    if (typeof addon.createPoller !== 'function' || typeof addon.bindSocket !== 'function') throw new Error('not the udp-batch addon');
-    loaded = { ok: true, addon };
-  } catch (e) {
-    loaded = { ok: false, reason: `cannot load ${file}: ${(e as Error).message}` };
-  }
-  return loaded;
+  return (loaded ??= loadNativeAddon<UdpBatchAddon>('udp-batch', ['createPoller', 'bindSocket']));
 }
