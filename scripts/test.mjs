@@ -31,6 +31,7 @@ function findTests(dir) {
 
 if (!flags.has('--no-install')) run('install-deps', 'bash', ['scripts/install-deps.sh']);
 run('build', 'npx', ['tsc', '-p', 'tsconfig.build.json']);
+run('bundle', process.execPath, ['scripts/bundle.mjs']);
 run('build-native', process.execPath, ['scripts/build-native.mjs']);
 if (!flags.has('--no-lint')) {
   run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);

@@ -64,7 +64,7 @@ test('two sta trackers sharing one Redis serve one swarm', async (t) => {
     if (required) throw new Error('redis-server is required (STA_REQUIRE_INTEROP=1) but missing');
     return t.skip('redis-server not installed');
   }
-  if (!existsSync(`${root}dist/cli/main.js`)) throw new Error('dist/ not built: run npx tsc -p tsconfig.build.json');
+  if (!existsSync(`${root}dist/bundle/main.js`)) throw new Error('dist/ not built: run npm run build');
   const [a, b] = await Promise.all([startSta(redis!.url), startSta(redis!.url)]);
   assert.notEqual(a, b);
   // The seeder announces to tracker A over HTTP; a leecher asks tracker B over UDP.

@@ -18,11 +18,6 @@ export interface OpenStoreOptions {
   sweepIntervalMs?: number;
 }
 
-/** The module the Redis store lives in; loaded only when a redis:// store is asked for, so
- *  the memory-only path never loads ioredis. It exports
- *  `createRedisStore(url: string, opts: OpenStoreOptions): Promise<PeerStore>`. */
-const REDIS_MODULE = './redis.js';
-
 /** Opens the store a `--store` value names: `memory` (default) or `redis://HOST:PORT[/DB]`. */
 export async function openStore(spec: string | undefined, opts: OpenStoreOptions = {}): Promise<PeerStore> {
   if (spec === undefined || spec === '' || spec === 'memory') {
@@ -33,8 +28,9 @@ export async function openStore(spec: string | undefined, opts: OpenStoreOptions
     return createMemoryStore(o);
   }
   if (/^rediss?:\/\//.test(spec)) {
-    const mod = (await import(REDIS_MODULE)) as { createRedisStore(url: string, opts: OpenStoreOptions): Promise<PeerStore> };
-    return mod.createRedisStore(spec, opts);
+    // Loaded only when a redis:// store is asked for: the memory-only path never loads ioredis.
+    const { createRedisStore } = await import('./redis.js');
+    return createRedisStore(spec, opts);
   }
   throw new StoreError('BAD_STORE', `unknown store "${spec}": use memory or redis://HOST:PORT[/DB]`, 2);
 }

@@ -17,8 +17,8 @@ export function staCommand(): [string, ...string[]] {
 
 /** Throws a clear error when the CLI has not been built (`npx tsc -p tsconfig.build.json`). */
 export function assertStaBuilt(): void {
-  if (!existsSync(`${REPO_ROOT}dist/cli/main.js`)) {
-    throw new Error('sta is not built: run `npx tsc -p tsconfig.build.json` (npm test does it first)');
+  if (!existsSync(`${REPO_ROOT}dist/bundle/main.js`)) {
+    throw new Error('sta is not built: run `npm run build` (npm test does it first)');
   }
 }
 
