@@ -16,7 +16,7 @@
 // (relative to the bundle, so it holds wherever the package is). The worker entries
 // themselves run unbundled from dist/.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,11 +39,11 @@ const originalUrl = {
   },
 };
 
-rmSync(outdir, { recursive: true, force: true });
 const started = Date.now();
-await build({
+const result = await build({
   entryPoints: { main: join(dist, 'cli/main.js') },
   outdir,
+  write: false,
   bundle: true,
   format: 'esm',
   platform: 'node',
@@ -60,4 +60,12 @@ await build({
   plugins: [originalUrl],
   logLevel: 'warning',
 });
+// Each file replaced whole (write, then rename): a bin/sta starting meanwhile (a test, a
+// second build) runs the old bundle or the new one, never a missing or half-written one.
+mkdirSync(outdir, { recursive: true });
+for (const f of result.outputFiles) {
+  const tmp = `${f.path}.${process.pid}.tmp`;
+  writeFileSync(tmp, f.contents);
+  renameSync(tmp, f.path);
+}
 console.log(`bundle: dist/bundle/main.js (${Date.now() - started} ms)`);

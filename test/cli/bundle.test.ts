@@ -45,6 +45,12 @@ test("every import.meta.url in the bundle is its module's original file in dist/
   }
 });
 
+test('the bundle loads ioredis only for a Redis store', () => {
+  const code = readFileSync(BUNDLE, 'utf8');
+  assert.doesNotMatch(code, /^import .* from "ioredis";/m, 'a top-level import would load it for every command');
+  assert.match(code, /await import\("ioredis"\)/);
+});
+
 test('error classes keep their names in the bundle', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sta-bundle-'));
   try {

@@ -18,7 +18,7 @@
 //   PREFIX cat:t:HEX string the .torrent bytes
 // A swarm's keys carry a TTL of peerTtlS, refreshed by each announce, so a swarm nobody
 // announces to vanishes by itself even if no process runs expire().
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { compactIpText, EVENT_STOPPED, type ScrapeCounts } from '../protocol/index.js';
 import { StoreError } from './errors.js';
 import { DEFAULT_STORE_LIMITS, MAX_CATALOGUE_TORRENTS } from './limits.js';
@@ -594,7 +594,10 @@ export async function createRedisStore(url: string, opts: RedisStoreOptions = {}
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new StoreError('BAD_STORE_URL', `store URL must be redis://HOST:PORT[/DB], got ${url}`, 2);
   }
-  const redis = new Redis(url, {
+  // Imported here, not at the top: bundled (scripts/bundle.mjs), a top-level import of
+  // ioredis would load it at every start of every command.
+  const { Redis: RedisClient } = await import('ioredis');
+  const redis = new RedisClient(url, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     // Fail a command after a few reconnect attempts instead of queueing forever: the
