@@ -2,8 +2,8 @@
 // checking what is already verified (resume data first, hashing only what is unknown),
 // writing verified pieces, serving blocks of them, and keeping resume data.
 // Crash-safety reasoning: docs/storage.md.
-import { constants, writeSync } from 'node:fs';
-import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
+import { close as fsClose, constants, open as fsOpen, write as fsWrite, writeSync } from 'node:fs';
+import { mkdir, realpath, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { dirname, resolve } from 'node:path';
 import type { Metainfo } from '../torrent/index.js';
@@ -155,7 +155,9 @@ export class Storage {
   /** Direct (O_DIRECT) write handles by file, LRU order; false once the file system refused
    *  one (then no piece is offered the direct path again). */
   private directOk: boolean;
-  private readonly directHandles = new Map<number, { fh: Promise<FileHandle>; refs: number }>();
+  private readonly directFds = new Map<number, DirectFd>();
+  /** The file last moved to the end of directFds (its LRU order is not touched again). */
+  private lastDirectFile = -1;
 
   private constructor(meta: Metainfo, layout: Layout, dir: string, resumePath: string, partPath: string, files: FileState[], opts: StorageOptions) {
     this.meta = meta;
@@ -523,64 +525,101 @@ export class Storage {
    * this storage. Then write the piece another way (writeBlock). As with writeBlockSync,
    * nothing is marked had.
    */
-  async writePieceDirect(index: number, data: Buffer): Promise<void> {
-    this.assertOpen();
-    this.checkRange(index, 0, data.length);
-    const spans = this.layout.spans(index * this.meta.pieceLength, data.length);
-    const sp = spans[0]!;
-    if (data.length !== this.layout.pieceLength(index) || spans.length !== 1 || data.length % DIRECT_ALIGN !== 0 || sp.fileOffset % DIRECT_ALIGN !== 0) {
-      throw new StorageError('STORAGE_BAD_PIECE', `piece ${index} cannot be written directly`);
-    }
-    while (this.gate) await this.gate; // a resume snapshot is being taken
-    this.assertOpen();
-    this.inflightWrites++;
-    const w = this.directWrite(sp.file, data, sp.fileOffset);
-    this.blockWrites.add(w);
+  writePieceDirect(index: number, data: Buffer): Promise<void> {
+    // Not an async function: this and the write's callbacks run once per piece, and an
+    // async function with awaits costs several times more to run and to compile (see
+    // DirectFd).
+    let file: number;
+    let position: number;
     try {
-      await w;
+      this.assertOpen();
+      this.checkRange(index, 0, data.length);
+      const spans = this.layout.spans(index * this.meta.pieceLength, data.length);
+      const sp = spans[0]!;
+      if (data.length !== this.layout.pieceLength(index) || spans.length !== 1 || data.length % DIRECT_ALIGN !== 0 || sp.fileOffset % DIRECT_ALIGN !== 0) {
+        throw new StorageError('STORAGE_BAD_PIECE', `piece ${index} cannot be written directly`);
+      }
+      file = sp.file;
+      position = sp.fileOffset;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EINVAL' || code === 'EOPNOTSUPP') this.directOk = false;
-      throw ioError(`cannot write piece ${index} to`, this.layout.paths[sp.file]!, e);
-    } finally {
-      this.blockWrites.delete(w);
-      if (--this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
+      return Promise.reject(e);
     }
+    if (this.gate) return this.directAfterGate(index, data, file, position);
+    return this.directWrite(index, data, file, position);
   }
 
-  private async directWrite(file: number, data: Buffer, position: number): Promise<void> {
-    let e = this.directHandles.get(file);
-    if (e) {
-      this.directHandles.delete(file); // re-insert: Map order is the LRU order
-    } else {
-      // O_NOFOLLOW and no O_CREAT: the file is the one the cache opened (directPiece).
-      const fh = open(this.layout.paths[file]!, constants.O_WRONLY | constants.O_DIRECT | constants.O_NOFOLLOW);
-      fh.catch(() => undefined);
-      e = { fh, refs: 0 };
-    }
-    this.directHandles.set(file, e);
+  /** writePieceDirect while a resume snapshot is being taken: after it. */
+  private async directAfterGate(index: number, data: Buffer, file: number, position: number): Promise<void> {
+    while (this.gate) await this.gate;
+    this.assertOpen();
+    return this.directWrite(index, data, file, position);
+  }
+
+  private directWrite(index: number, data: Buffer, file: number, position: number): Promise<void> {
+    this.inflightWrites++;
+    const e = this.directFd(file);
     e.refs++;
-    try {
-      const fh = await e.fh;
-      this.files[file]!.written = true;
-      await writeAll(fh, data, position);
-    } catch (err) {
-      if (this.directHandles.get(file) === e && e.refs === 1) this.directHandles.delete(file);
-      throw err;
-    } finally {
-      e.refs--;
-      this.evictDirect();
-    }
+    return new Promise<void>((resolve, reject) => {
+      const done = (err: NodeJS.ErrnoException | null): void => {
+        e.refs--;
+        if (err && this.directFds.get(file) === e && e.refs === 0) {
+          this.directFds.delete(file); // a failed handle is not reused
+          closeFd(e);
+        }
+        this.evictDirect();
+        if (--this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
+        if (!err) return resolve();
+        if (err.code === 'EINVAL' || err.code === 'EOPNOTSUPP') this.directOk = false;
+        reject(ioError(`cannot write piece ${index} to`, this.layout.paths[file]!, err));
+      };
+      const write = (fd: number): void => {
+        this.files[file]!.written = true;
+        pwriteAll(fd, data, position, done);
+      };
+      if (e.fd >= 0) write(e.fd);
+      else e.opening.then(write, done);
+    });
   }
 
-  /** At most MAX_DIRECT_HANDLES direct handles stay open; unused ones close first. */
+  /** The direct (O_DIRECT) descriptor of `file`, opening it if needed; most recently used
+   *  last in directFds. */
+  private directFd(file: number): DirectFd {
+    let e = this.directFds.get(file);
+    if (e) {
+      if (file !== this.lastDirectFile) {
+        this.directFds.delete(file); // re-insert: Map order is the LRU order
+        this.directFds.set(file, e);
+      }
+    } else {
+      const entry: DirectFd = { fd: -1, opening: Promise.resolve(-1), refs: 0 };
+      entry.opening = new Promise<number>((resolve, reject) => {
+        // O_NOFOLLOW and no O_CREAT: the file is the one the cache opened (directPiece).
+        fsOpen(this.layout.paths[file]!, constants.O_WRONLY | constants.O_DIRECT | constants.O_NOFOLLOW, (err, fd) => {
+          if (err) {
+            if (this.directFds.get(file) === entry) this.directFds.delete(file);
+            reject(err);
+          } else {
+            entry.fd = fd;
+            resolve(fd);
+          }
+        });
+      });
+      entry.opening.catch(() => undefined);
+      this.directFds.set(file, (e = entry));
+    }
+    this.lastDirectFile = file;
+    return e;
+  }
+
+  /** At most MAX_DIRECT_HANDLES direct descriptors stay open; unused ones close first. */
   private evictDirect(): void {
-    if (this.directHandles.size <= MAX_DIRECT_HANDLES) return;
-    for (const [file, e] of this.directHandles) {
-      if (this.directHandles.size <= MAX_DIRECT_HANDLES) break;
+    if (this.directFds.size <= MAX_DIRECT_HANDLES) return;
+    for (const [file, e] of this.directFds) {
+      if (this.directFds.size <= MAX_DIRECT_HANDLES) break;
       if (e.refs > 0) continue;
-      this.directHandles.delete(file);
-      e.fh.then((fh) => fh.close()).catch(() => undefined);
+      this.directFds.delete(file);
+      if (file === this.lastDirectFile) this.lastDirectFile = -1;
+      closeFd(e);
     }
   }
 
@@ -645,12 +684,14 @@ export class Storage {
       if (this.saveTimer) clearTimeout(this.saveTimer);
       this.saveTimer = undefined;
       await Promise.allSettled([...this.writing.values(), ...this.blockWrites]);
+      // Direct writes are counted, not kept (cheaper per piece): wait for the last one.
+      if (this.inflightWrites > 0) await new Promise<void>((r) => this.writesDrained.push(r));
       try {
         await this.saveResume();
       } finally {
-        const direct = [...this.directHandles.values()];
-        this.directHandles.clear();
-        await Promise.allSettled(direct.map((e) => e.fh.then((fh) => fh.close())));
+        const direct = [...this.directFds.values()];
+        this.directFds.clear();
+        await Promise.allSettled(direct.map((e) => e.opening.then((fd) => new Promise<void>((r) => fsClose(fd, () => r())))));
         await this.cache.closeAll();
       }
     })();
@@ -987,6 +1028,39 @@ async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise
     if (bytesWritten <= 0) throw new Error('short write');
     off += bytesWritten;
   }
+}
+
+/** A descriptor for direct (O_DIRECT) piece writes: a raw fd with callbacks rather than a
+ *  FileHandle, whose promise-based write runs several async functions per call (the
+ *  per-piece path ran ~0.06 s per GiB of JavaScript and compiled ~30 ms of TurboFan code
+ *  for it). */
+interface DirectFd {
+  /** -1 until open. */
+  fd: number;
+  opening: Promise<number>;
+  /** Writes running on it: it is not closed while any does. */
+  refs: number;
+}
+
+function closeFd(e: DirectFd): void {
+  e.opening.then(
+    (fd) => fsClose(fd, () => undefined),
+    () => undefined,
+  );
+}
+
+/** Positional write of all of `buf` at `position` on the thread pool (short writes
+ *  continued), then `cb`. */
+function pwriteAll(fd: number, buf: Buffer, position: number, cb: (err: NodeJS.ErrnoException | null) => void): void {
+  let off = 0;
+  const step = (err: NodeJS.ErrnoException | null, n: number): void => {
+    if (err) return cb(err);
+    if (n <= 0) return cb(Object.assign(new Error('short write'), { code: 'EIO' }));
+    off += n;
+    if (off < buf.length) fsWrite(fd, buf, off, buf.length - off, position + off, step);
+    else cb(null);
+  };
+  fsWrite(fd, buf, 0, buf.length, position, step);
 }
 
 /** Writes bytes [off, off+len) of `buf` at `position` of `fd` (short writes continued). */

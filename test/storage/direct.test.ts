@@ -3,6 +3,7 @@
 // a refused direct write turns the path off; and the AlignedPool that hands the buffers out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AlignedPool, DIRECT_ALIGN, Storage } from '../../src/storage/index.js';
@@ -97,6 +98,61 @@ test('writePieceDirect: a write the kernel refuses (a buffer that is not aligned
     st.markWritten(1);
     await st.close();
     assert.deepEqual((await readFile(join(dir, 'd.bin'))).subarray(PIECE, 2 * PIECE), payload.subarray(PIECE, 2 * PIECE));
+  } finally {
+    await cleanup();
+  }
+});
+
+test('writePieceDirect: close() waits for direct writes still running, and direct descriptors stay bounded across many files', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // 12 files of 2 aligned pieces each: more files than direct descriptors kept (8).
+    const files = Array.from({ length: 12 }, (_, i) => ({ path: [`f${i}.bin`], length: 2 * PIECE }));
+    const { meta, payload } = makeMeta({ name: 'multi', files, pieceLength: PIECE, multiFile: true });
+    const pool = new AlignedPool(24 * PIECE);
+    const fdCount = () => readdirSync('/proc/self/fd').length;
+    const start = fdCount();
+    const st = await Storage.open(meta, { dir, directWrites: true, directMinPieceBytes: PIECE });
+    await st.check();
+    // The first piece of each file through the cache (it opens the file), the second direct.
+    for (let f = 0; f < 12; f++) {
+      await st.writeBlock(2 * f, 0, piece(meta, payload, 2 * f));
+      st.markWritten(2 * f);
+    }
+    const before = fdCount();
+    for (let f = 0; f < 12; f++) {
+      const i = 2 * f + 1;
+      assert.equal(st.directPiece(i), true, `piece ${i}`);
+      const buf = pool.take(PIECE)!;
+      piece(meta, payload, i).copy(buf);
+      await st.writePieceDirect(i, buf);
+      st.markWritten(i);
+      pool.give(buf);
+    }
+    assert.ok(fdCount() - before <= 8, `at most 8 direct descriptors open (${fdCount() - before})`);
+    // Several direct writes started and not awaited, then close(): none may fail (a
+    // descriptor closed under a running write) and every byte must be there.
+    const again = await Storage.open(meta, { dir: join(dir, 'b'), directWrites: true, directMinPieceBytes: PIECE });
+    await again.check();
+    for (let f = 0; f < 12; f++) {
+      await again.writeBlock(2 * f, 0, piece(meta, payload, 2 * f));
+      again.markWritten(2 * f);
+    }
+    const running: Promise<void>[] = [];
+    for (let f = 0; f < 12; f++) {
+      const buf = pool.take(PIECE)!;
+      piece(meta, payload, 2 * f + 1).copy(buf);
+      running.push(again.writePieceDirect(2 * f + 1, buf));
+    }
+    const closed = again.close();
+    const results = await Promise.allSettled(running);
+    await closed;
+    assert.deepEqual(results.map((r) => r.status), results.map(() => 'fulfilled'));
+    for (let f = 0; f < 12; f++) {
+      assert.deepEqual(await readFile(join(dir, 'b', 'multi', `f${f}.bin`)), payload.subarray(2 * f * PIECE, (2 * f + 2) * PIECE), `f${f}.bin`);
+    }
+    await st.close();
+    assert.ok(fdCount() <= start, `every descriptor closed (${fdCount()} open, ${start} at the start)`);
   } finally {
     await cleanup();
   }
