@@ -85,6 +85,12 @@ const DUPLICATE: BlockResult = Object.freeze({ status: 'duplicate', cancel: NO_C
 const ACCEPTED: BlockResult = Object.freeze({ status: 'accepted', cancel: NO_CANCEL, pieceComplete: false });
 const ACCEPTED_COMPLETE: BlockResult = Object.freeze({ status: 'accepted', cancel: NO_CANCEL, pieceComplete: true });
 
+/** A peer's choke state as the endgame sees it: choked or not, and how many allowed-fast
+ *  pieces it gave (both change which pieces it may be asked for). */
+function endgameKey(peer: PickerPeer): number {
+  return peer.choking ? 1 + (peer.allowedFast?.size ?? 0) : 0;
+}
+
 export class PiecePicker {
   readonly pieceCount: number;
   readonly pieceLength: number;
@@ -110,6 +116,12 @@ export class PiecePicker {
   private cursor = 0;
   private orderDirty = true;
   private staleHaves = 0;
+  /** Peers an endgame pass found nothing for (peer id -> its choke state then: see
+   *  endgameKey); cleared by anything that can give a peer endgame picks. In endgame a peer
+   *  asks after every block it receives, and with nobody else holding requests (one seed)
+   *  each pass would walk every block in progress for nothing: ~500 passes at the end of a
+   *  download, enough to make V8 compile pickEndgame (~10-60 ms of compiler time). */
+  private readonly endgameDry = new Map<number, number>();
 
   constructor(opts: PickerOptions) {
     this.pieceCount = opts.pieceCount;
@@ -147,6 +159,7 @@ export class PiecePicker {
     this.wanted = wanted ? wanted.clone() : null;
     this.recountUntouched();
     this.orderDirty = true;
+    this.changed();
   }
 
   /** Every wanted piece is verified (O(1): called after every piece). */
@@ -168,12 +181,14 @@ export class PiecePicker {
   peerHasAll(bf: Bitfield): void {
     for (let i = 0; i < this.pieceCount; i++) if (bf.has(i)) this.availability[i]!++;
     this.orderDirty = true;
+    this.changed();
   }
 
   peerHas(i: number): void {
     if (i < 0 || i >= this.pieceCount) return;
     this.availability[i]!++;
     if (this.isUntouched(i)) this.staleHaves++;
+    this.changed();
   }
 
   /** A peer left: its pieces no longer count. */
@@ -232,7 +247,7 @@ export class PiecePicker {
     }
 
     // 3. Endgame: ask for blocks others already have requested, to not wait on a slow peer.
-    if (this.inEndgame()) this.pickEndgame(peer, max, out);
+    if (this.inEndgame()) this.endgame(peer, max, out);
     return out;
   }
 
@@ -240,6 +255,21 @@ export class PiecePicker {
    *  its allowed-fast pieces). */
   private usable(peer: PickerPeer, i: number): boolean {
     return peer.has.has(i) && !this.have.has(i) && this.isWanted(i) && (!peer.choking || peer.allowedFast!.has(i));
+  }
+
+  /** Endgame picks, skipped while nothing changed since a pass found none for this peer. */
+  private endgame(peer: PickerPeer, max: number, out: BlockRequest[]): void {
+    const key = endgameKey(peer);
+    if (this.endgameDry.get(peer.id) === key) return;
+    const before = out.length;
+    this.pickEndgame(peer, max, out);
+    if (out.length === before) this.endgameDry.set(peer.id, key);
+  }
+
+  /** Something that may give a peer new endgame picks happened (a block requested or
+   *  released, a peer's pieces grew): every peer's dry endgame pass is stale. */
+  private changed(): void {
+    if (this.endgameDry.size !== 0) this.endgameDry.clear();
   }
 
   /** Endgame picks: blocks requested from others, at most ENDGAME_MAX_REQUESTERS each. */
@@ -313,6 +343,7 @@ export class PiecePicker {
       p.free--;
       out.push(this.block(p.index, b));
     }
+    this.changed();
   }
 
   private block(piece: number, b: number): BlockRequest {
@@ -371,6 +402,7 @@ export class PiecePicker {
 
   private releaseOne(p: PartialPiece, b: number, peerId: number): void {
     if (p.state[b] !== REQUESTED) return;
+    this.changed();
     const extra = p.dup?.get(b);
     if (p.peer[b] === peerId) {
       if (extra && extra.length > 0) {
@@ -391,6 +423,7 @@ export class PiecePicker {
     if (!extra) return;
     const k = extra.indexOf(peerId);
     if (k >= 0) extra.splice(k, 1);
+    this.changed();
     if (extra.length === 0) p.dup!.delete(b);
   }
 
@@ -425,6 +458,7 @@ export class PiecePicker {
     if (!p) return [];
     const senders = Array.from(p.peer);
     this.partials.delete(piece);
+    this.changed();
     if (!this.have.has(piece) && this.isWanted(piece)) {
       this.untouched++;
       this.orderDirty = true;

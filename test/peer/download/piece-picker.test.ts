@@ -125,6 +125,35 @@ test('endgame requests blocks twice and names the peers to cancel', () => {
   assert.equal(pk.isDone(), true);
 });
 
+test('an endgame pass that found nothing is tried again once something changed', () => {
+  const pk = picker(3, 2 * BLOCK_SIZE, { have: [2] });
+  const a = peer(1, 3, [0]);
+  const b = peer(2, 3, 'all');
+  pk.peerHasAll(a.has);
+  pk.peerHasAll(b.has);
+  assert.equal(pk.pickBlocks(a, 10).length, 2, 'piece 0');
+  assert.equal(pk.pickBlocks(b, 2).length, 2, 'piece 1');
+  assert.equal(pk.inEndgame(), true);
+  assert.deepEqual(pk.pickBlocks(a, 10), [], 'piece 0 is its own, piece 1 it lacks');
+  assert.deepEqual(pk.pickBlocks(a, 10), [], 'and again, nothing changed');
+  // A gains piece 1 (a HAVE): b's requests of it are now endgame picks for a.
+  a.has.set(1);
+  pk.peerHas(1);
+  assert.deepEqual(
+    pk.pickBlocks(a, 10).map((r) => [r.piece, r.begin]),
+    [
+      [1, 0],
+      [1, BLOCK_SIZE],
+    ],
+  );
+  // A choked peer: only its allowed-fast pieces; an allowed-fast piece given later counts.
+  const c = peer(3, 3, 'all', { choking: true, allowedFast: new Set([2]) });
+  pk.peerHasAll(c.has);
+  assert.deepEqual(pk.pickBlocks(c, 10), [], 'piece 2 we have');
+  (c.allowedFast as Set<number>).add(0);
+  assert.equal(pk.pickBlocks(c, 10).length, 2, 'piece 0, allowed fast');
+});
+
 test('released requests go to another peer; a closed peer releases all', () => {
   const pk = picker(2, 2 * BLOCK_SIZE);
   const a = peer(1, 2, 'all');
