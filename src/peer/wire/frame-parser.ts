@@ -29,6 +29,10 @@ const NOT_INTERESTED: WireMessage = Object.freeze({ type: 'not-interested' });
 const HAVE_ALL: WireMessage = Object.freeze({ type: 'have-all' });
 const HAVE_NONE: WireMessage = Object.freeze({ type: 'have-none' });
 
+/** What nextOrPiece returns for a piece message: the piece is in the parser's pieceIndex,
+ *  pieceBegin and pieceBlock (no message object per 16 KiB block). */
+export const PIECE_READY: unique symbol = Symbol('piece');
+
 export class FrameParser {
   private chunks: Buffer[] = [];
   /** Index of the first live chunk in `chunks` (consumed ones are dropped in batches). */
@@ -46,6 +50,11 @@ export class FrameParser {
   private borrowed: Buffer | null = null;
   /** Messages with ids we do not know, skipped (BEP 3). */
   unknownMessages = 0;
+  /** The piece message nextOrPiece last returned PIECE_READY for (the block is a view of the
+   *  received bytes, valid as long as a piece from next() would be). */
+  pieceIndex = 0;
+  pieceBegin = 0;
+  pieceBlock: Buffer = EMPTY;
 
   constructor(opts: FrameParserOptions = {}) {
     this.geometry = undefined;
@@ -106,6 +115,13 @@ export class FrameParser {
    * error), since the stream can no longer be trusted to be in sync.
    */
   next(): WireMessage | null {
+    const m = this.nextOrPiece();
+    return m === PIECE_READY ? { type: 'piece', index: this.pieceIndex, begin: this.pieceBegin, block: this.pieceBlock } : m;
+  }
+
+  /** next() for the hot path: a piece message comes back as PIECE_READY, its fields in
+   *  pieceIndex, pieceBegin and pieceBlock. */
+  nextOrPiece(): WireMessage | typeof PIECE_READY | null {
     if (this.failed) throw this.failed;
     // The common case on its own: a whole piece message inside the first chunk. Small, so
     // the JIT compiles it once; everything else (and every check failing) goes to nextAny.
@@ -119,9 +135,11 @@ export class FrameParser {
           const begin = u32(c0, h + 9);
           const g = this.geometry;
           if (!g || (index < g.pieceCount && begin + len - 9 <= pieceSize(g, index))) {
-            const block = c0.subarray(h + 13, h + 4 + len);
+            this.pieceIndex = index;
+            this.pieceBegin = begin;
+            this.pieceBlock = c0.subarray(h + 13, h + 4 + len);
             this.consume(4 + len);
-            return { type: 'piece', index, begin, block };
+            return PIECE_READY;
           }
         }
       }
@@ -129,7 +147,7 @@ export class FrameParser {
     return this.nextAny();
   }
 
-  private nextAny(): WireMessage | null {
+  private nextAny(): WireMessage | typeof PIECE_READY | null {
     for (;;) {
       if (this.buffered < 4) return null;
       const c0 = this.chunks[this.first]!;
@@ -159,9 +177,11 @@ export class FrameParser {
         if (g && (index >= g.pieceCount || begin + len - 9 > pieceSize(g, index))) {
           this.fail('WIRE_BAD_PIECE', `piece (${index}, ${begin}, ${len - 9} bytes) outside the torrent`);
         }
-        const block = c0.subarray(h + 13, h + 4 + len);
+        this.pieceIndex = index;
+        this.pieceBegin = begin;
+        this.pieceBlock = c0.subarray(h + 13, h + 4 + len);
         this.consume(4 + len);
-        return { type: 'piece', index, begin, block };
+        return PIECE_READY;
       }
       let payload: Buffer;
       if (c0.length - h >= 4 + len) {
@@ -282,7 +302,7 @@ export class FrameParser {
   }
 
   /** Builds the message from its payload (the bytes after the id); null for unknown ids. */
-  private decode(id: number, p: Buffer): WireMessage | null {
+  private decode(id: number, p: Buffer): WireMessage | typeof PIECE_READY | null {
     const g = this.geometry;
     switch (id) {
       case MessageId.choke:
@@ -329,7 +349,10 @@ export class FrameParser {
         if (g && (index >= g.pieceCount || begin + block.length > pieceSize(g, index))) {
           this.fail('WIRE_BAD_PIECE', `piece (${index}, ${begin}, ${block.length} bytes) outside the torrent`);
         }
-        return { type: 'piece', index, begin, block };
+        this.pieceIndex = index;
+        this.pieceBegin = begin;
+        this.pieceBlock = block;
+        return PIECE_READY;
       }
       case MessageId.port:
         return { type: 'port', port: p.readUInt16BE(0) };

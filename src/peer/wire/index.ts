@@ -25,7 +25,7 @@ export {
   type WireMessageType,
   type BlockRef,
 } from './messages.js';
-export { FrameParser, type FrameParserOptions } from './frame-parser.js';
+export { FrameParser, PIECE_READY, type FrameParserOptions } from './frame-parser.js';
 export {
   makeGeometry,
   pieceSize,

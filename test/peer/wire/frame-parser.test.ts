@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FrameParser,
+  PIECE_READY,
   WireError,
   encodeMessage,
   encodePieceHeader,
@@ -104,6 +105,30 @@ test('returns a block inside one chunk as a view, without copying', () => {
   assert.ok(m && m.type === 'piece');
   assert.equal(m.block.buffer, chunk.buffer);
   assert.equal(m.block.byteOffset, chunk.byteOffset + 13);
+});
+
+test('nextOrPiece leaves a piece in its fields (whole in a chunk, split across chunks, the header split) and returns other messages as next() does', () => {
+  const p = new FrameParser({ geometry });
+  const block = (seed: number, n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
+  const b1 = block(1, 16384);
+  const b2 = block(2, 16384);
+  const b3 = block(3, 5000);
+  const all = Buffer.concat([encodePieceHeader(1, 0, b1.length), b1, encodeMessage({ type: 'have', index: 4 }), encodePieceHeader(2, 16384, b2.length), b2, encodePieceHeader(9, 0, b3.length), b3]);
+  // Cut inside the second block, then inside the third piece's header.
+  const cut1 = 13 + 16384 + 9 + 13 + 100;
+  const cut2 = 13 + 16384 + 9 + 13 + 16384 + 6;
+  const got: unknown[] = [];
+  for (const [from, to] of [
+    [0, cut1],
+    [cut1, cut2],
+    [cut2, all.length],
+  ] as const) {
+    p.push(all.subarray(from, to));
+    for (let m = p.nextOrPiece(); m !== null; m = p.nextOrPiece()) {
+      got.push(m === PIECE_READY ? [p.pieceIndex, p.pieceBegin, Buffer.from(p.pieceBlock).toString('hex')] : m);
+    }
+  }
+  assert.deepEqual(got, [[1, 0, b1.toString('hex')], { type: 'have', index: 4 }, [2, 16384, b2.toString('hex')], [9, 0, b3.toString('hex')]]);
 });
 
 test('refuses a message longer than any legitimate one as soon as its length arrives', () => {
