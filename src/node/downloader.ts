@@ -125,12 +125,8 @@ export class Downloader {
     // Refill in batches: one picker pass per several blocks, not one per block.
     const batch = force ? 1 : Math.max(1, depth >> 3);
     if (need < batch) return;
-    const reqs = pk.pickBlocks(peer, need);
-    const now = this.t.now();
-    for (const r of reqs) {
-      peer.outstanding.add(r, now);
-      conn.sendRequest(r.piece, r.begin, r.length);
-    }
+    // The connection records each request in peer.outstanding (see rememberPeer).
+    for (const r of pk.pickBlocks(peer, need)) conn.sendRequest(r.piece, r.begin, r.length);
   }
 
   fillAll(): void {
@@ -147,8 +143,10 @@ export class Downloader {
     if (!peer.conn.fast) this.releaseAll(peer);
   }
 
+  /** BEP 6 reject of a request of ours (the connection reports only those, and has
+   *  forgotten it). */
   onReject(peer: Peer, index: number, begin: number): void {
-    if (peer.outstanding.remove(index, begin)) this.t.picker?.releaseBlock(peer.id, index, begin);
+    this.t.picker?.releaseBlock(peer.id, index, begin);
   }
 
   /** The peer is gone: its requests go back to the picker, its pieces stop counting. */
@@ -169,10 +167,13 @@ export class Downloader {
     const pk = this.t.picker;
     if (!pk) return;
     for (const peer of this.t.peers.values()) {
-      const expired = peer.outstanding.expire(now);
-      for (const r of expired) {
-        pk.releaseBlock(peer.id, r.piece, r.begin);
-        peer.conn.sendCancel(r.piece, r.begin, r.length);
+      const expired = peer.outstanding.expired(now);
+      for (let k = 0; k < expired.length; k += 2) {
+        const index = expired[k]!;
+        const begin = expired[k + 1]!;
+        pk.releaseBlock(peer.id, index, begin);
+        // Forgets the request, and allows for the block arriving anyway.
+        peer.conn.sendCancel(index, begin, Math.min(BLOCK_SIZE, pk.pieceSize(index) - begin));
       }
       peer.snubbed = peer.outstanding.isSnubbing(now);
       this.updateInterest(peer);
@@ -188,13 +189,17 @@ export class Downloader {
     if (!pk || !st) return;
     // Only a block we asked this peer for may enter a piece: data pushed unasked (or after a
     // cancel) is dropped, so a peer cannot mix its bytes into pieces others are sending.
-    if (!peer.outstanding.take(index, begin, block.length, this.t.now())) {
+    // The connection matched it against our requests (and forgot the one it answers).
+    if (!peer.conn.pieceRequested) {
       this.fill(peer);
       return;
     }
     const size = pk.pieceSize(index);
-    if (index >= pk.pieceCount || begin % BLOCK_SIZE !== 0 || block.length !== Math.min(BLOCK_SIZE, size - begin)) {
-      return; // not a block we could have asked for; the connection already counted it
+    if (block.length !== Math.min(BLOCK_SIZE, size - begin)) {
+      // Not the block we asked for (a shorter one at its offset): it answered the request,
+      // so the block goes back to the picker.
+      this.wrongLength(peer, index, begin);
+      return;
     }
     const res = pk.blockReceived(peer.id, index, begin);
     if (res.status === 'accepted') {
@@ -278,13 +283,18 @@ export class Downloader {
     }
   }
 
+  private wrongLength(peer: Peer, index: number, begin: number): void {
+    this.t.picker?.releaseBlock(peer.id, index, begin);
+    this.fill(peer);
+  }
+
   /** Endgame: the block arrived, the other peers asked for it get CANCEL. (A method of its
    *  own, like the rest of what runs rarely: code that has not run when onBlock is optimized
    *  makes the JIT discard it and compile it again the first time it does.) */
   private cancelOthers(index: number, begin: number, length: number, ids: readonly number[]): void {
     for (const id of ids) {
       const other = this.t.peers.get(id);
-      if (other && other.outstanding.remove(index, begin)) other.conn.sendCancel(index, begin, length);
+      if (other && other.outstanding.has(index, begin, length)) other.conn.sendCancel(index, begin, length);
     }
   }
 
@@ -458,8 +468,11 @@ export class Downloader {
   /** Peer ids are per connection; smart ban needs addresses that outlive it. */
   private readonly idToBanKey = new Map<number, string>();
 
-  /** A new peer starts paused if the disk is behind. */
+  /** A new peer starts paused if the disk is behind. Its connection keeps our requests in
+   *  peer.outstanding: one table per peer, which the connection checks arriving blocks
+   *  against and this reads for timeouts and snubbing. */
   rememberPeer(peer: Peer): void {
+    peer.conn.useRequestTable(peer.outstanding);
     if (this.readingPaused) peer.conn.pauseReading();
     if (this.idToBanKey.size > 100_000) this.idToBanKey.clear();
     this.idToBanKey.set(peer.id, peer.banKey);

@@ -25,6 +25,7 @@ import {
   type TorrentGeometry,
   type WireMessage,
 } from './wire/index.js';
+import { OutstandingRequests, requestKey } from './download/index.js';
 import { PeerConnectionError } from './errors.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, ipToBytes, readHandshake } from './handshake-io.js';
 import { DEFAULT_RATE_WINDOW_S, RateMeter } from './rate-meter.js';
@@ -153,16 +154,6 @@ export interface PeerConnectionEvents {
   close: [info: CloseInfo];
 }
 
-/** A key for a block (index, begin; length when over MAX_BLOCK_LENGTH): a small
- *  non-negative integer (a V8 Smi, hashed without a heap number) for the usual 16 KiB-aligned
- *  block of a piece below 2^20 and 16 MiB, else a negative number while it fits exactly
- *  (index below 2^21), a string past that. */
-function blockKey(index: number, begin: number, length: number): number | string {
-  if (length > MAX_BLOCK_LENGTH) return `${index}:${begin}:${length}`;
-  if (index < 0x100000 && (begin & 0x3fff) === 0 && begin < 0x1000000) return index * 1024 + (begin >>> 14);
-  return index < 0x200000 ? -(index * 0x100000000 + begin) - 1 : `${index}:${begin}:${length}`;
-}
-
 export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   readonly socket: Socket;
   readonly incoming: boolean;
@@ -207,7 +198,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly down: RateMeter;
   private readonly up: RateMeter;
   private readonly maxIncomingRequests: number;
-  private readonly requestsOut = new Map<number | string, true>();
+  /** Our requests not answered yet (see useRequestTable). */
+  private requestsOut: OutstandingRequests;
   private readonly requestsIn = new Map<number | string, true>();
   /** Bytes of piece data the peer may still send unrequested (see UNREQUESTED_DATA_ALLOWANCE). */
   private unrequestedAllowance = UNREQUESTED_DATA_ALLOWANCE;
@@ -232,6 +224,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly out: Outbox;
   private rest: Buffer | null;
   private pieceHandler: PieceHandler | null = null;
+  /** Whether the block being delivered (piece handler or event) answers a request of ours:
+   *  the handler's `requested` argument, for a handler that does not take it. */
+  pieceRequested = false;
 
   /** Use PeerConnection.connect or PeerConnection.accept. */
   private constructor(socket: Socket, handshake: Handshake, rest: Buffer, opts: PeerConnectionOptions, incoming: boolean) {
@@ -257,6 +252,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.out = new Outbox(socket);
     this.out.bytesWritten = 68;
     this.lastReceivedMs = this.lastSentMs = this.now();
+    this.requestsOut = new OutstandingRequests(this.lastSentMs);
     const m = opts.extensionHandshake?.m;
     if (m) for (const [name, id] of m instanceof Map ? m : Object.entries(m)) if (id > 0) this.localExtensionNames.set(id, name);
 
@@ -522,11 +518,11 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         this.onPiece(m.index, m.begin, m.block);
         return;
       case 'cancel':
-        if (this.requestsIn.delete(blockKey(m.index, m.begin, m.length))) this.emit('cancel', m.index, m.begin, m.length);
+        if (this.requestsIn.delete(requestKey(m.index, m.begin, m.length))) this.emit('cancel', m.index, m.begin, m.length);
         return;
       case 'reject':
         this.requireFast(m.type);
-        if (this.requestsOut.delete(blockKey(m.index, m.begin, m.length))) this.emit('reject', m.index, m.begin, m.length);
+        if (this.requestsOut.remove(m.index, m.begin, m.length)) this.emit('reject', m.index, m.begin, m.length);
         return;
       case 'suggest':
         this.requireFast(m.type);
@@ -570,11 +566,19 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   private onPiece(index: number, begin: number, block: Buffer): void {
-    const requested = this.requestsOut.delete(blockKey(index, begin, block.length));
+    const requested = this.requestsOut.take(index, begin, block.length, this.lastReceivedMs);
+    this.pieceRequested = requested;
     if (!requested) this.unrequested(block.length);
     this.down.add(block.length, this.lastReceivedMs);
     if (this.pieceHandler) this.pieceHandler(index, begin, block, requested);
     else this.emit('piece', index, begin, block, requested);
+  }
+
+  /** Our requests are kept in `table` (the engine's, for its timeouts and snubbing) instead
+   *  of a table of the connection's own: one table per peer. Call it before any request is
+   *  sent (what the old table holds is dropped). */
+  useRequestTable(table: OutstandingRequests): void {
+    this.requestsOut = table;
   }
 
   /** Blocks go to `handler` instead of the 'piece' event (which then is not emitted): a
@@ -635,7 +639,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       this.refuse(index, begin, length);
       return;
     }
-    const key = blockKey(index, begin, length);
+    const key = requestKey(index, begin, length);
     if (this.requestsIn.has(key)) return; // a repeated request is answered once
     if (this.requestsIn.size >= this.maxIncomingRequests) {
       this.refuse(index, begin, length);
@@ -799,13 +803,17 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   sendRequest(index: number, begin: number, length: number): boolean {
-    this.requestsOut.set(blockKey(index, begin, length), true);
-    return this.writeBlockMsg(MessageId.request, index, begin, length);
+    const now = this.now();
+    this.requestsOut.add(index, begin, length, now);
+    if (this.closedInfo) return false;
+    this.out.block(MessageId.request, index, begin, length);
+    this.lastSentMs = now;
+    return !this.out.needDrain;
   }
 
   sendCancel(index: number, begin: number, length: number): boolean {
     // The block may be on the wire already: allow for it arriving unrequested.
-    if (this.requestsOut.delete(blockKey(index, begin, length))) {
+    if (this.requestsOut.remove(index, begin, length)) {
       this.unrequestedAllowance = Math.min(this.unrequestedAllowance + length, MAX_UNREQUESTED_ALLOWANCE);
     }
     return this.writeBlockMsg(MessageId.cancel, index, begin, length);
@@ -814,7 +822,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   /** Declines a request: a reject message with BEP 6; without it, nothing is sent (BEP 3
    *  has no way to decline). Either way the request stops counting against the peer. */
   sendReject(index: number, begin: number, length: number): boolean {
-    this.requestsIn.delete(blockKey(index, begin, length));
+    this.requestsIn.delete(requestKey(index, begin, length));
     if (!this.fast) return !this.out.needDrain;
     return this.writeBlockMsg(MessageId.reject, index, begin, length);
   }
@@ -824,7 +832,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   sendPiece(index: number, begin: number, block: Uint8Array): boolean {
     if (this.closedInfo) return false;
     if (block.length < 1 || block.length > MAX_BLOCK_LENGTH) throw new WireError('WIRE_BAD_ARGUMENT', `block of ${block.length} bytes`);
-    this.requestsIn.delete(blockKey(index, begin, block.length));
+    this.requestsIn.delete(requestKey(index, begin, block.length));
     this.out.piece(index, begin, block);
     this.up.add(block.length, this.now());
     return this.sent();
@@ -854,7 +862,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   isRequested(index: number, begin: number, length: number): boolean {
-    return this.requestsOut.has(blockKey(index, begin, length));
+    return this.requestsOut.has(index, begin, length);
   }
 
   /** The peer's requests we have not answered yet. */

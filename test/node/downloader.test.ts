@@ -35,6 +35,9 @@ interface StubPeer {
 
 function stubPeer(id: number, pieceCount: number, reqq: number): StubPeer {
   const sent: Req[] = [];
+  // The connection keeps the requests in the peer's table (Downloader.rememberPeer), and
+  // matches each block against it before the downloader sees it (deliver).
+  let table = new OutstandingRequests(0);
   const conn = {
     peerBitfield: Bitfield.full(pieceCount),
     peerChoking: false,
@@ -43,8 +46,12 @@ function stubPeer(id: number, pieceCount: number, reqq: number): StubPeer {
     fast: true,
     peerExtensions: { reqq, m: new Map() },
     downloadRate: () => 0,
-    sendRequest: (piece: number, begin: number, length: number) => (sent.push({ piece, begin, length }), true),
-    sendCancel: () => true,
+    pieceRequested: false,
+    useRequestTable: (t: OutstandingRequests) => {
+      table = t;
+    },
+    sendRequest: (piece: number, begin: number, length: number) => (table.add(piece, begin, length, 0), sent.push({ piece, begin, length }), true),
+    sendCancel: (piece: number, begin: number, length: number) => (table.remove(piece, begin, length), true),
     sendInterested: () => true,
     sendNotInterested: () => true,
     pauseReading: () => undefined,
@@ -163,6 +170,7 @@ function blockOf(r: Rig, q: Req, corrupt = false): Buffer {
 
 function deliver(r: Rig, s: StubPeer, q: Req, corrupt = false): void {
   const block = blockOf(r, q, corrupt);
+  s.peer.conn.pieceRequested = s.peer.outstanding.take(q.piece, q.begin, block.length, 0);
   r.d.onBlock(s.peer, q.piece, q.begin, block);
   block.fill(0xee); // the read buffer is reused by the next read
 }
@@ -377,6 +385,40 @@ test('direct mode: a piece whose direct write fails is written through the page 
       assert.deepEqual(r.failed, []);
       assert.equal(refused, 3, 'three aligned pieces offered to the direct path');
       assert.equal(r.poolWrites(), 1, 'the refused one went to writeBlock');
+      assert.ok((await readFile(r.dst)).equals(r.src));
+    } finally {
+      r.d.stop();
+      await r.st.close();
+    }
+  });
+});
+
+test('a block that answers a request at the wrong length is dropped and its block asked again; an unrequested one is dropped', async () => {
+  await withTmp('sta-dl-', async (dir) => {
+    const r = await rig(dir, 'sync');
+    try {
+      const a = stubPeer(1, r.meta.pieceCount, 1);
+      add(r, a);
+      r.d.fill(a.peer, true);
+      const [q] = a.sent.splice(0);
+      assert.ok(q);
+      // Half the block at its offset: it answers the request (the connection matched it),
+      // but is not the block: nothing is written, and the block is asked again at once.
+      deliver(r, a, { ...q, length: q.length / 2 });
+      assert.deepEqual(a.sent.splice(0), [q], 'asked again');
+      assert.equal(a.peer.outstanding.size, 1);
+      // Pushed without a request: dropped, nothing asked in its place.
+      deliver(r, a, { piece: q.piece, begin: q.begin + q.length, length: q.length });
+      r.d.fill(a.peer, true);
+      assert.deepEqual(a.sent, []);
+      deliver(r, a, q);
+      for (let round = 0; round < 40 && !r.st.isComplete(); round++) {
+        r.d.fill(a.peer, true);
+        for (const x of a.sent.splice(0)) deliver(r, a, x);
+        await settle(r, r.done.length + 1);
+      }
+      assert.equal(r.st.isComplete(), true);
+      assert.deepEqual(r.failed, []);
       assert.ok((await readFile(r.dst)).equals(r.src));
     } finally {
       r.d.stop();

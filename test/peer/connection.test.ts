@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Bitfield } from '../../src/util/index.js';
 import { PeerConnection, PeerConnectionError, readHandshake, ipToBytes, type CloseInfo, type PeerConnectionOptions } from '../../src/peer/index.js';
+import { OutstandingRequests } from '../../src/peer/download/index.js';
 import { encodeExtensionHandshake, encodeHandshake, encodeMessage, encodeRequest, makeGeometry, FrameParser, WireError, type WireMessage } from '../../src/peer/wire/index.js';
 
 const infoHash = randomBytes(20);
@@ -749,4 +750,51 @@ test('setPieceHandler: blocks go to the handler (a view valid during the call) i
   assert.deepEqual(viaEvent, [5]);
   a.close();
   b.close();
+});
+
+test('keeps our requests in the table it is given: blocks, rejects, cancels and a choke without BEP 6 take them out; the handler learns which blocks were asked', async () => {
+  let clock = 1000;
+  const { a, b } = await pair({ now: () => clock });
+  const table = new OutstandingRequests(0);
+  a.useRequestTable(table);
+  b.sendAvailability(Bitfield.full(64));
+  a.sendInterested();
+  b.sendUnchoke();
+  await until(() => !a.peerChoking && a.peerBitfield!.isFull());
+  const asked: boolean[] = [];
+  a.setPieceHandler((_i, _begin, _block, requested) => asked.push(requested, a.pieceRequested));
+  a.sendRequest(3, 0, 16384);
+  clock = 2000;
+  a.sendRequest(3, 16384, 16384);
+  a.sendRequest(3, 32768, 16384);
+  assert.equal(table.size, 3);
+  assert.equal(a.requestsInFlight, 3);
+  assert.deepEqual(table.expired(31_500, 30_000), [3, 0], 'sent at 1000 ms');
+  await until(() => b.incomingRequests === 3);
+  b.sendPiece(3, 0, randomBytes(16384));
+  b.sendPiece(3, 49152, randomBytes(16384)); // never asked
+  await until(() => asked.length === 4);
+  assert.deepEqual(asked, [true, true, false, false]);
+  assert.equal(table.has(3, 0, 16384), false);
+  assert.equal(table.lastBlockAtMs, 2000, 'answered at the clock of the read');
+  b.sendReject(3, 16384, 16384);
+  await until(() => table.size === 1);
+  a.sendCancel(3, 32768, 16384);
+  assert.equal(table.size, 0);
+  assert.equal(a.closed, false);
+});
+
+test('without BEP 6 a choke empties the request table it was given', async () => {
+  const { a, b } = await pair({ extensions: { fast: false } });
+  const table = new OutstandingRequests(0);
+  a.useRequestTable(table);
+  b.sendAvailability(Bitfield.full(64));
+  b.sendUnchoke();
+  await until(() => !a.peerChoking);
+  a.sendRequest(1, 0, 16384);
+  a.sendRequest(1, 16384, 16384);
+  assert.equal(table.size, 2);
+  b.sendChoke();
+  await until(() => a.peerChoking);
+  assert.equal(table.size, 0);
 });

@@ -1,7 +1,6 @@
 // Per-peer request pipelining: how many requests to keep in flight (sized from the
 // peer's measured rate) and which ones are outstanding since when (for timeouts and
 // for matching arriving blocks). Time is passed in; nothing here reads a clock.
-import type { BlockRequest } from './piece-picker.js';
 import {
   BLOCK_SIZE,
   DEFAULT_PEER_REQQ,
@@ -33,17 +32,26 @@ export function pipelineDepth(input: DepthInput): number {
   return Math.max(Math.min(MIN_PIPELINE, reqq), Math.min(fromRate, MAX_PIPELINE, reqq));
 }
 
-/** A block's key: piece and block index in one integer, a small one (a V8 Smi: Map
- *  hashes it without a heap number) for pieces below 2^20 of at most 1024 blocks. */
-export function blockKey(piece: number, begin: number): number {
-  const b = Math.floor(begin / BLOCK_SIZE);
-  return piece < 0x100000 && b < 1024 ? piece * 1024 + b : 0x40000000 + piece * 0x100000 + b;
+/** A request's key: piece index and block in one small non-negative integer (a V8 Smi,
+ *  which Map hashes without a heap number) for the usual 16 KiB-aligned block of a piece
+ *  below 2^20 and 16 MiB; else a negative number while it fits exactly (index below 2^21);
+ *  a string past that, and for a length over BLOCK_SIZE (the wire refuses such blocks, so
+ *  they never collide with one we asked for). Lengths up to BLOCK_SIZE share the key of
+ *  their begin: whoever takes a block checks its length. */
+export function requestKey(index: number, begin: number, length: number): number | string {
+  if (length > BLOCK_SIZE) return `${index}:${begin}:${length}`;
+  if (index < 0x100000 && (begin & 0x3fff) === 0 && begin < 0x1000000) return index * 1024 + (begin >>> 14);
+  return index < 0x200000 ? -(index * 0x100000000 + begin) - 1 : `${index}:${begin}:${length}`;
 }
 
-/** Requests sent to one peer and not answered yet, oldest first. */
+/** Requests sent to one peer and not answered yet (piece, reject, cancel), in send order:
+ *  the only table of them. The peer's connection keeps it (it refuses blocks nobody asked
+ *  for, and a choke without BEP 6 empties it); the downloader reads it for timeouts and
+ *  snubbing. One Map entry per request, its value the send time in whole milliseconds (a
+ *  Smi): no object per request. */
 export class OutstandingRequests {
-  private readonly sent = new Map<number, { req: BlockRequest; atMs: number }>();
-  /** When this peer last delivered a block (or we started asking). */
+  private readonly sent = new Map<number | string, number>();
+  /** When this peer last answered a request with a block (or we started asking). */
   lastBlockAtMs: number;
 
   constructor(nowMs: number) {
@@ -54,48 +62,51 @@ export class OutstandingRequests {
     return this.sent.size;
   }
 
-  add(req: BlockRequest, nowMs: number): void {
-    if (this.sent.size === 0) this.lastBlockAtMs = Math.max(this.lastBlockAtMs, nowMs);
-    this.sent.set(blockKey(req.piece, req.begin), { req, atMs: nowMs });
+  add(index: number, begin: number, length: number, nowMs: number): void {
+    if (this.sent.size === 0 && nowMs > this.lastBlockAtMs) this.lastBlockAtMs = nowMs;
+    this.sent.set(requestKey(index, begin, length), Math.floor(nowMs));
   }
 
-  has(piece: number, begin: number): boolean {
-    return this.sent.has(blockKey(piece, begin));
+  has(index: number, begin: number, length: number): boolean {
+    return this.sent.has(requestKey(index, begin, length));
   }
 
-  /** Removes and returns the request a block answers; undefined if we never asked (or
-   *  gave it up). */
-  take(piece: number, begin: number, length: number, nowMs: number): BlockRequest | undefined {
-    const key = blockKey(piece, begin);
-    const e = this.sent.get(key);
-    if (!e || e.req.length !== length || e.req.begin !== begin) return undefined;
-    this.sent.delete(key);
+  /** A block arrived: true, and the request forgotten, if it answers one. */
+  take(index: number, begin: number, length: number, nowMs: number): boolean {
+    if (!this.sent.delete(requestKey(index, begin, length))) return false;
     this.lastBlockAtMs = nowMs;
-    return e.req;
+    return true;
   }
 
-  /** Forget one request (rejected, cancelled). */
-  remove(piece: number, begin: number): BlockRequest | undefined {
-    const key = blockKey(piece, begin);
-    const e = this.sent.get(key);
-    if (e) this.sent.delete(key);
-    return e?.req;
+  /** Forgets one request (rejected, cancelled); false if it was not outstanding. */
+  remove(index: number, begin: number, length: number): boolean {
+    return this.sent.delete(requestKey(index, begin, length));
   }
 
-  /** Every outstanding request, removed (the peer choked us or closed). */
-  clear(): BlockRequest[] {
-    const all = [...this.sent.values()].map((e) => e.req);
+  clear(): void {
     this.sent.clear();
-    return all;
   }
 
-  /** Requests older than `timeoutMs`, removed: hand them to other peers. */
-  expire(nowMs: number, timeoutMs = REQUEST_TIMEOUT_MS): BlockRequest[] {
-    const out: BlockRequest[] = [];
-    for (const [key, e] of this.sent) {
-      if (nowMs - e.atMs < timeoutMs) break; // insertion order = send order
-      out.push(e.req);
-      this.sent.delete(key);
+  /** The keys (requestKey) of every outstanding request. */
+  keys(): IterableIterator<number | string> {
+    return this.sent.keys();
+  }
+
+  /** Requests sent `timeoutMs` or more before `nowMs`, oldest first, as flat
+   *  [index, begin, index, begin, ...]. They stay outstanding: cancelling each removes it. */
+  expired(nowMs: number, timeoutMs = REQUEST_TIMEOUT_MS): number[] {
+    const out: number[] = [];
+    for (const [key, atMs] of this.sent) {
+      if (nowMs - atMs < timeoutMs) break; // insertion order = send order
+      if (typeof key === 'string') {
+        const [index, begin] = key.split(':').map(Number) as [number, number];
+        out.push(index, begin);
+      } else if (key >= 0) {
+        out.push(Math.floor(key / 1024), (key % 1024) * BLOCK_SIZE);
+      } else {
+        const v = -key - 1;
+        out.push(Math.floor(v / 0x100000000), v % 0x100000000);
+      }
     }
     return out;
   }
@@ -103,9 +114,5 @@ export class OutstandingRequests {
   /** Requests are out and nothing came back for SNUB_AFTER_MS. */
   isSnubbing(nowMs: number, snubAfterMs = SNUB_AFTER_MS): boolean {
     return this.sent.size > 0 && nowMs - this.lastBlockAtMs >= snubAfterMs;
-  }
-
-  list(): BlockRequest[] {
-    return [...this.sent.values()].map((e) => e.req);
   }
 }
