@@ -57,6 +57,14 @@ export const POOL_AFTER_SLOW_WRITE_MS = 10_000;
  *  3.94-4.41 (pool threads 0.5 -> 1.3-1.5 s). Smaller pieces go through the page cache. */
 export const DIRECT_MIN_PIECE_BYTES = 1024 * 1024;
 
+/** Direct piece writes running at once (one thread-pool thread each: libuv has four, shared
+ *  with every other file operation). Pieces arriving while that many run wait in a queue,
+ *  and those of one file that follow each other on disk then go in one pwritev of up to
+ *  DIRECT_BATCH_PIECES pieces: one thread-pool trip (a futex wake-up, an eventfd write
+ *  and read) instead of one per piece, and a larger request for the device. */
+export const DIRECT_WRITES_AT_ONCE = 4;
+export const DIRECT_BATCH_PIECES = 8;
+
 /** Zero-fill chunk when preallocating files (preallocate: true). */
 export const PREALLOCATE_CHUNK_BYTES = 1024 * 1024;
 

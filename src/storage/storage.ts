@@ -2,7 +2,7 @@
 // checking what is already verified (resume data first, hashing only what is unknown),
 // writing verified pieces, serving blocks of them, and keeping resume data.
 // Crash-safety reasoning: docs/storage.md.
-import { close as fsClose, constants, open as fsOpen, write as fsWrite, writeSync } from 'node:fs';
+import { close as fsClose, constants, open as fsOpen, write as fsWrite, writev as fsWritev, writeSync } from 'node:fs';
 import { mkdir, realpath, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { dirname, resolve } from 'node:path';
@@ -19,6 +19,8 @@ import {
   POOL_AFTER_SLOW_WRITE_MS,
   WRITE_CHUNK_BYTES,
   DIRECT_MIN_PIECE_BYTES,
+  DIRECT_WRITES_AT_ONCE,
+  DIRECT_BATCH_PIECES,
 } from './config.js';
 import { DIRECT_ALIGN } from './aligned-pool.js';
 import { StorageError, ioError } from './errors.js';
@@ -156,6 +158,9 @@ export class Storage {
    *  one (then no piece is offered the direct path again). */
   private directOk: boolean;
   private readonly directFds = new Map<number, DirectFd>();
+  /** Direct writes waiting for one of the DIRECT_WRITES_AT_ONCE running ones. */
+  private readonly directQueue: DirectJob[] = [];
+  private directRunning = 0;
   /** The file last moved to the end of directFds (its LRU order is not touched again). */
   private lastDirectFile = -1;
 
@@ -557,28 +562,60 @@ export class Storage {
 
   private directWrite(index: number, data: Buffer, file: number, position: number): Promise<void> {
     this.inflightWrites++;
-    const e = this.directFd(file);
-    e.refs++;
     return new Promise<void>((resolve, reject) => {
+      this.directQueue.push({ index, data, file, position, resolve, reject });
+      if (this.directRunning < DIRECT_WRITES_AT_ONCE) this.pumpDirect();
+    });
+  }
+
+  /** Starts queued direct writes, DIRECT_WRITES_AT_ONCE at most; pieces queued for the same
+   *  file back to back go in one positional writev (one thread-pool trip for several). */
+  private pumpDirect(): void {
+    const q = this.directQueue;
+    while (this.directRunning < DIRECT_WRITES_AT_ONCE && q.length > 0) {
+      const first = q.shift()!;
+      const batch = [first];
+      let end = first.position + first.data.length;
+      for (let k = 0; k < q.length && batch.length < DIRECT_BATCH_PIECES; ) {
+        const j = q[k]!;
+        if (j.file === first.file && j.position === end) {
+          batch.push(j);
+          end += j.data.length;
+          q.splice(k, 1);
+          k = 0; // the next one may be earlier in the queue
+        } else {
+          k++;
+        }
+      }
+      this.directRunning++;
+      const file = first.file;
+      const e = this.directFd(file);
+      e.refs++;
       const done = (err: NodeJS.ErrnoException | null): void => {
         e.refs--;
+        this.directRunning--;
         if (err && this.directFds.get(file) === e && e.refs === 0) {
-          this.directFds.delete(file); // a failed handle is not reused
+          this.directFds.delete(file); // a failed descriptor is not reused
           closeFd(e);
         }
         this.evictDirect();
-        if (--this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
-        if (!err) return resolve();
-        if (err.code === 'EINVAL' || err.code === 'EOPNOTSUPP') this.directOk = false;
-        reject(ioError(`cannot write piece ${index} to`, this.layout.paths[file]!, err));
+        if (err && (err.code === 'EINVAL' || err.code === 'EOPNOTSUPP')) this.directOk = false;
+        for (const j of batch) {
+          if (err) j.reject(ioError(`cannot write piece ${j.index} to`, this.layout.paths[file]!, err));
+          else j.resolve();
+        }
+        this.inflightWrites -= batch.length;
+        if (this.inflightWrites === 0) for (const f of this.writesDrained.splice(0)) f();
+        if (q.length > 0) this.pumpDirect();
       };
       const write = (fd: number): void => {
         this.files[file]!.written = true;
-        pwriteAll(fd, data, position, done);
+        if (batch.length === 1) pwriteAll(fd, first.data, first.position, done);
+        else pwritevAll(fd, batch.map((j) => j.data), first.position, done);
       };
       if (e.fd >= 0) write(e.fd);
       else e.opening.then(write, done);
-    });
+    }
   }
 
   /** The direct (O_DIRECT) descriptor of `file`, opening it if needed; most recently used
@@ -1042,6 +1079,15 @@ interface DirectFd {
   refs: number;
 }
 
+interface DirectJob {
+  index: number;
+  data: Buffer;
+  file: number;
+  position: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 function closeFd(e: DirectFd): void {
   e.opening.then(
     (fd) => fsClose(fd, () => undefined),
@@ -1061,6 +1107,25 @@ function pwriteAll(fd: number, buf: Buffer, position: number, cb: (err: NodeJS.E
     else cb(null);
   };
   fsWrite(fd, buf, 0, buf.length, position, step);
+}
+
+/** Positional writev of `bufs` (at most IOV_MAX) at `position` on the thread pool (short
+ *  writes continued), then `cb`. */
+function pwritevAll(fd: number, bufs: Buffer[], position: number, cb: (err: NodeJS.ErrnoException | null) => void): void {
+  let rest = bufs;
+  const step = (err: NodeJS.ErrnoException | null, n: number): void => {
+    if (err) return cb(err);
+    if (n <= 0) return cb(Object.assign(new Error('short write'), { code: 'EIO' }));
+    position += n;
+    while (rest.length > 0 && n >= rest[0]!.length) {
+      n -= rest[0]!.length;
+      rest = rest.slice(1);
+    }
+    if (rest.length === 0) return cb(null);
+    if (n > 0) rest = [rest[0]!.subarray(n), ...rest.slice(1)];
+    fsWritev(fd, rest, position, step);
+  };
+  fsWritev(fd, rest, position, step);
 }
 
 /** Writes bytes [off, off+len) of `buf` at `position` of `fd` (short writes continued). */

@@ -129,6 +129,8 @@ test('writePieceDirect: close() waits for direct writes still running, and direc
       st.markWritten(i);
       pool.give(buf);
     }
+    // Evicted descriptors are closed on the thread pool: give that a moment.
+    for (let k = 0; k < 100 && fdCount() - before > 8; k++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(fdCount() - before <= 8, `at most 8 direct descriptors open (${fdCount() - before})`);
     // Several direct writes started and not awaited, then close(): none may fail (a
     // descriptor closed under a running write) and every byte must be there.
@@ -153,6 +155,58 @@ test('writePieceDirect: close() waits for direct writes still running, and direc
     }
     await st.close();
     assert.ok(fdCount() <= start, `every descriptor closed (${fdCount()} open, ${start} at the start)`);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('writePieceDirect: writes queued behind the running ones are merged per run of neighbouring pieces, in any order of arrival, and bytes land where they belong', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { meta, payload } = makeMeta({ name: 'q.bin', files: [{ path: ['q.bin'], length: 20 * PIECE }], pieceLength: PIECE });
+    const pool = new AlignedPool(20 * PIECE);
+    const st = await Storage.open(meta, { dir, directWrites: true, directMinPieceBytes: PIECE });
+    await st.check();
+    await st.writeBlock(0, 0, piece(meta, payload, 0));
+    st.markWritten(0);
+    // Four start at once; the rest wait and go as runs: 5-8 (arriving 7, 5, 8, 6), 10-11, 13, 15-19.
+    const order = [1, 2, 3, 4, 7, 5, 8, 6, 11, 10, 13, 19, 15, 16, 18, 17];
+    const writes = order.map((i) => {
+      const buf = pool.take(PIECE)!;
+      piece(meta, payload, i).copy(buf);
+      return st.writePieceDirect(i, buf).then(() => st.markWritten(i));
+    });
+    await Promise.all(writes);
+    await st.close();
+    const got = await readFile(join(dir, 'q.bin'));
+    for (const i of [0, ...order]) assert.deepEqual(got.subarray(i * PIECE, (i + 1) * PIECE), piece(meta, payload, i), `piece ${i}`);
+    for (const i of [9, 12, 14]) assert.equal(got.subarray(i * PIECE, (i + 1) * PIECE).every((b) => b === 0), true, `piece ${i} never written`);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('writePieceDirect: a merged write the kernel refuses fails for every piece in it, and direct writes stop', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { meta, payload } = makeMeta({ name: 'e.bin', files: [{ path: ['e.bin'], length: 8 * PIECE }], pieceLength: PIECE });
+    const pool = new AlignedPool(8 * PIECE);
+    const st = await Storage.open(meta, { dir, directWrites: true, directMinPieceBytes: PIECE });
+    await st.check();
+    await st.writeBlock(0, 0, piece(meta, payload, 0));
+    const good = (i: number) => {
+      const buf = pool.take(PIECE)!;
+      piece(meta, payload, i).copy(buf);
+      return buf;
+    };
+    const running = [1, 2, 3, 4].map((i) => st.writePieceDirect(i, good(i)));
+    // Queued behind them and merged: piece 5 (aligned) and piece 6 (a misaligned buffer).
+    const misaligned = Buffer.allocUnsafeSlow(PIECE + 1).subarray(1);
+    const five = st.writePieceDirect(5, good(5));
+    const six = st.writePieceDirect(6, misaligned);
+    await Promise.all([...running, assert.rejects(five, { code: 'STORAGE_IO' }), assert.rejects(six, { code: 'STORAGE_IO' })]);
+    assert.equal(st.directPiece(7), false);
+    await st.close();
   } finally {
     await cleanup();
   }
