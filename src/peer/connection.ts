@@ -180,7 +180,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** Payload (block) bytes received and sent. */
   get bytesDownloaded(): number {
-    return this.down.total;
+    return this.down.total + this.blockBytesPending;
   }
   get bytesUploaded(): number {
     return this.up.total;
@@ -196,6 +196,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly parser: FrameParser;
   private geometry: TorrentGeometry | undefined;
   private readonly down: RateMeter;
+  /** Block bytes of the messages being dispatched, not yet in `down`: added once per read
+   *  (they share its time) rather than per 16 KiB block. */
+  private blockBytesPending = 0;
   private readonly up: RateMeter;
   private readonly maxIncomingRequests: number;
   /** Our requests not answered yet (see useRequestTable). */
@@ -454,6 +457,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       else this.closeWith(`error in a message handler: ${(e as Error).message}`, new PeerConnectionError('PEER_HANDLER_FAILED', String(e), { cause: e }), false);
     } finally {
       this.dispatching = false;
+      this.countBlocks();
     }
   }
 
@@ -569,7 +573,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     const requested = this.requestsOut.take(index, begin, block.length, this.lastReceivedMs);
     this.pieceRequested = requested;
     if (!requested) this.unrequested(block.length);
-    this.down.add(block.length, this.lastReceivedMs);
+    this.blockBytesPending += block.length;
     if (this.pieceHandler) this.pieceHandler(index, begin, block, requested);
     else this.emit('piece', index, begin, block, requested);
   }
@@ -579,6 +583,14 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
    *  sent (what the old table holds is dropped). */
   useRequestTable(table: OutstandingRequests): void {
     this.requestsOut = table;
+  }
+
+  /** Moves the block bytes counted during dispatch into the rate meter, at the time of the
+   *  read that brought them (what adding each block as it came would have done). */
+  private countBlocks(): void {
+    if (this.blockBytesPending === 0) return;
+    this.down.add(this.blockBytesPending, this.lastReceivedMs);
+    this.blockBytesPending = 0;
   }
 
   /** Blocks go to `handler` instead of the 'piece' event (which then is not emitted): a
@@ -872,6 +884,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** Payload bytes/s received from / sent to this peer over the rate window. */
   downloadRate(): number {
+    this.countBlocks();
     return this.down.rate(this.now());
   }
 
