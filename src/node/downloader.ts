@@ -18,6 +18,7 @@ import type { Peer } from './peer.js';
  *  taken its first `hashed` bytes (the blocks that arrived in order). */
 interface Assembly {
   index: number;
+  size: number;
   hash: Hash;
   hashed: number;
   /** Blocks written on the thread pool (storage could not write them at once), if any. */
@@ -216,11 +217,12 @@ export class Downloader {
       if (res.cancel.length > 0) this.cancelOthers(index, begin, block.length, res.cancel);
       if (res.pieceComplete) {
         this.assembling.delete(index);
-        if (a.buf !== null) void this.finishDirect(index, a, size);
-        else if (a.writes === null && a.hashed === size && !this.t.smartBan.hasFailed(index)) {
-          // The usual case: every byte hashed on arrival and written. Checked in one
-          // microtask per read (not an async function per piece, which cost more to run and
-          // several times more to compile than the rest of the per-block path).
+        if (a.buf !== null || (a.writes === null && a.hashed === size && !this.t.smartBan.hasFailed(index))) {
+          // The usual cases: a direct-mode piece, or every byte hashed on arrival and
+          // written. Checked in one microtask per read (not an async function per piece,
+          // which cost more to run and several times more to compile than the rest of the
+          // per-block path).
+          if (a.buf !== null) this.holdDirect(a);
           this.ready.push(a);
           if (!this.readyScheduled) {
             this.readyScheduled = true;
@@ -238,49 +240,83 @@ export class Downloader {
    *  write the piece that way and the pool has room, else blocks go to disk as they come. */
   private startPiece(st: Storage, index: number, size: number): Assembly {
     const buf = st.directPiece(index) ? this.aligned.take(size) : null;
-    const a: Assembly = { index, hash: createHash('sha1'), hashed: 0, writes: null, writeBytes: 0, buf };
+    const a: Assembly = { index, size, hash: createHash('sha1'), hashed: 0, writes: null, writeBytes: 0, buf };
     this.assembling.set(index, a);
     return a;
   }
 
-  /** A direct-mode piece is complete: hash it (from the buffer, in one call), check it, write it (O_DIRECT; through the page cache if that fails), then it counts.
-   *  A failed piece is never written: its blocks' digests come from the buffer. */
-  private async finishDirect(index: number, a: Assembly, size: number): Promise<void> {
+  /** A direct-mode piece is complete: it counts as checked, and its buffer as held for the
+   *  disk, until released (releaseDirect). */
+  private holdDirect(a: Assembly): void {
+    this.verifying.add(a.index);
+    this.addPending(a.size);
+  }
+
+  /** A direct-mode piece, after the read that completed it: hashed from its buffer in one
+   *  call and checked, then written (O_DIRECT; through the page cache if that fails), then
+   *  it counts. A failed piece is never written: its blocks' digests come from the buffer.
+   *  Promise callbacks rather than an async function: this runs once per piece, and V8
+   *  compiled the async function (its resumable frame, try/finally) at ~20 ms. */
+  private checkDirect(a: Assembly): void {
     const { storage: st, picker: pk, meta } = this.t;
-    const buf = a.buf!;
     if (!st || !pk || !meta) {
-      this.aligned.give(buf);
+      this.releaseDirect(a);
       return;
     }
-    this.verifying.add(index);
-    this.addPending(size);
+    const index = a.index;
+    const buf = a.buf!;
     const senders = pk.sendersOf(index);
     try {
-      await null; // after the read that completed the piece, as in checkReady
-      if (this.stopped) return;
       a.hash.update(buf);
       if (!a.hash.digest().equals(meta.pieces.subarray(index * 20, index * 20 + 20))) {
         this.hashFailed(index, buf, senders);
+        this.releaseDirect(a);
         return;
       }
       if (this.t.smartBan.hasFailed(index)) for (const b of this.t.smartBan.piecePassed(index, blockDigests(buf))) this.t.ban(b.address, b.reason);
-      try {
-        await st.writePieceDirect(index, buf);
-      } catch {
-        if (this.stopped) return;
-        await st.writeBlock(index, 0, buf); // an error here is a disk error (below)
-      }
-      if (this.stopped) return;
-      this.passed(index, senders);
     } catch (e) {
-      if (this.stopped) return;
-      pk.pieceFailed(index);
-      this.t.events.emit('error', e instanceof Error ? e : new Error(String(e)));
-    } finally {
-      this.verifying.delete(index);
-      this.removePending(size);
-      this.aligned.give(buf);
+      this.directFailed(a, e);
+      return;
     }
+    st.writePieceDirect(index, buf).then(
+      () => this.directWritten(a, senders),
+      () => this.writeThroughCache(a, senders),
+    );
+  }
+
+  /** The direct write failed: the piece goes through the page cache instead (an error
+   *  there is a disk error). */
+  private writeThroughCache(a: Assembly, senders: number[]): void {
+    const st = this.t.storage;
+    if (this.stopped || !st) {
+      this.releaseDirect(a);
+      return;
+    }
+    st.writeBlock(a.index, 0, a.buf!).then(
+      () => this.directWritten(a, senders),
+      (e: unknown) => this.directFailed(a, e),
+    );
+  }
+
+  private directWritten(a: Assembly, senders: number[]): void {
+    if (!this.stopped) this.passed(a.index, senders);
+    this.releaseDirect(a);
+  }
+
+  /** A disk error (or a failure checking the piece): it goes back to the pool; the torrent
+   *  reports the error. */
+  private directFailed(a: Assembly, e: unknown): void {
+    if (!this.stopped) {
+      this.t.picker?.pieceFailed(a.index);
+      this.t.events.emit('error', e instanceof Error ? e : new Error(String(e)));
+    }
+    this.releaseDirect(a);
+  }
+
+  private releaseDirect(a: Assembly): void {
+    this.verifying.delete(a.index);
+    this.removePending(a.size);
+    this.aligned.give(a.buf!);
   }
 
   private wrongLength(peer: Peer, index: number, begin: number): void {
@@ -349,8 +385,16 @@ export class Downloader {
     const ready = this.ready;
     this.ready = [];
     const meta = this.t.meta;
-    for (const a of ready) {
-      if (this.stopped || !meta) return;
+    for (let k = 0; k < ready.length; k++) {
+      const a = ready[k]!;
+      if (this.stopped || !meta) {
+        for (; k < ready.length; k++) if (ready[k]!.buf !== null) this.releaseDirect(ready[k]!);
+        return;
+      }
+      if (a.buf !== null) {
+        this.checkDirect(a);
+        continue;
+      }
       const digest = a.hash.digest();
       if (digest.equals(meta.pieces.subarray(a.index * 20, a.index * 20 + 20))) this.passed(a.index, this.t.picker!.sendersOf(a.index));
       else void this.verify(a.index, a, digest);
@@ -502,6 +546,7 @@ export class Downloader {
     this.stopped = true;
     for (const a of this.assembling.values()) if (a.buf) this.aligned.give(a.buf);
     this.assembling.clear();
+    for (const a of this.ready) if (a.buf !== null) this.releaseDirect(a);
     this.ready = [];
     this.scratch.length = 0;
   }
