@@ -73,6 +73,10 @@ export class Layout {
   /** Offsets and indexes of the files that hold bytes (length > 0), in torrent order. */
   private readonly starts: number[] = [];
   private readonly indexes: number[] = [];
+  /** fileOf's last answer: file lastFile holds torrent bytes [lastStart, lastEnd). */
+  private lastFile = -1;
+  private lastStart = 0;
+  private lastEnd = 0;
 
   constructor(meta: Metainfo, root: string) {
     validateMeta(meta);
@@ -137,6 +141,20 @@ export class Layout {
       pos += n;
     }
     return out;
+  }
+
+  /** The file holding all of torrent bytes [start, start+length) (length > 0), or -1 when
+   *  they span several files. For the per-piece path: the last answer is kept, so the
+   *  pieces of one file after another cost two comparisons and allocate nothing. */
+  fileOf(start: number, length: number): number {
+    if (start >= this.lastStart && start + length <= this.lastEnd) return this.lastFile;
+    const sp = this.spans(start, length);
+    if (sp.length !== 1) return -1;
+    const f = this.meta.files[sp[0]!.file]!;
+    this.lastFile = sp[0]!.file;
+    this.lastStart = f.offset;
+    this.lastEnd = f.offset + f.length;
+    return this.lastFile;
   }
 
   /** Pieces holding at least one byte of file `i`: [first, last], or undefined for an empty file. */

@@ -513,11 +513,11 @@ export class Storage {
     if (!this.directOk || this.closed) return false;
     const len = this.layout.pieceLength(index);
     if (len % DIRECT_ALIGN !== 0 || len < (this.opts.directMinPieceBytes ?? DIRECT_MIN_PIECE_BYTES)) return false;
-    const spans = this.layout.spans(index * this.meta.pieceLength, len);
-    if (spans.length !== 1) return false;
-    const sp = spans[0]!;
-    const s = this.files[sp.file]!;
-    return s.kept === Kept.File && !s.oversize && sp.fileOffset % DIRECT_ALIGN === 0 && this.cache.openFd(sp.file) >= 0;
+    const start = index * this.meta.pieceLength;
+    const file = this.layout.fileOf(start, len);
+    if (file < 0) return false;
+    const s = this.files[file]!;
+    return s.kept === Kept.File && !s.oversize && (start - this.meta.files[file]!.offset) % DIRECT_ALIGN === 0 && this.cache.openFd(file) >= 0;
   }
 
   /**
@@ -539,13 +539,12 @@ export class Storage {
     try {
       this.assertOpen();
       this.checkRange(index, 0, data.length);
-      const spans = this.layout.spans(index * this.meta.pieceLength, data.length);
-      const sp = spans[0]!;
-      if (data.length !== this.layout.pieceLength(index) || spans.length !== 1 || data.length % DIRECT_ALIGN !== 0 || sp.fileOffset % DIRECT_ALIGN !== 0) {
+      const start = index * this.meta.pieceLength;
+      file = this.layout.fileOf(start, data.length);
+      position = file < 0 ? -1 : start - this.meta.files[file]!.offset;
+      if (data.length !== this.layout.pieceLength(index) || file < 0 || data.length % DIRECT_ALIGN !== 0 || position % DIRECT_ALIGN !== 0) {
         throw new StorageError('STORAGE_BAD_PIECE', `piece ${index} cannot be written directly`);
       }
-      file = sp.file;
-      position = sp.fileOffset;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -664,17 +663,21 @@ export class Storage {
    *  caller verified it: it is had from now on. */
   markWritten(index: number): void {
     this.assertOpen();
-    this.layout.pieceLength(index);
+    const len = this.layout.pieceLength(index);
     if (this.have.has(index)) return;
     // Its bytes may have been written before a resume snapshot reset the files' written
     // mark: set it again, so the next snapshot syncs them before recording the piece.
-    for (const sp of this.layout.spans(index * this.meta.pieceLength, this.layout.pieceLength(index))) {
-      const s = this.files[sp.file]!;
-      if (s.kept === Kept.File) s.written = true;
-      else if (s.kept === Kept.Part) this.partWritten = true;
-    }
+    const one = this.layout.fileOf(index * this.meta.pieceLength, len);
+    if (one >= 0) this.markFileWritten(one);
+    else for (const sp of this.layout.spans(index * this.meta.pieceLength, len)) this.markFileWritten(sp.file);
     this.markHave(index);
     this.scheduleSave();
+  }
+
+  private markFileWritten(file: number): void {
+    const s = this.files[file]!;
+    if (s.kept === Kept.File) s.written = true;
+    else if (s.kept === Kept.Part) this.partWritten = true;
   }
 
   /** Reads bytes [begin, begin + into.length) of piece `index` whether verified or not (a

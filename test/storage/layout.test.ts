@@ -58,3 +58,24 @@ test('metainfo that does not add up is refused', () => {
   assert.throws(() => new Layout({ ...meta, files: [meta.files[0]!, { ...meta.files[1]!, offset: 11 }] }, '/r'), { code: 'STORAGE_BAD_METAINFO' });
   assert.throws(() => new Layout({ ...meta, pieces: meta.pieces.subarray(1) }, '/r'), { code: 'STORAGE_BAD_METAINFO' });
 });
+
+test('fileOf agrees with spans over any sequence of ranges (its one-entry memory never answers for another file) (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.nat(3000), { minLength: 1, maxLength: 10 }),
+      fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 40 }),
+      (lengths, ranges) => {
+        const total = lengths.reduce((x, y) => x + y, 0);
+        fc.pre(total > 0);
+        const { meta } = makeMeta({ name: 't', files: lengths.map((length, i) => ({ path: [`f${i}`], length })), pieceLength: 1024, multiFile: true, payload: Buffer.alloc(total) });
+        const layout = new Layout(meta, '/root');
+        for (const [a, b] of ranges) {
+          const start = a % total;
+          const len = 1 + (b % (total - start));
+          const spans = layout.spans(start, len);
+          assert.equal(layout.fileOf(start, len), spans.length === 1 ? spans[0]!.file : -1, `[${start}, ${start + len}) of ${lengths.join(',')}`);
+        }
+      },
+    ),
+  );
+});
