@@ -85,6 +85,14 @@ const DUPLICATE: BlockResult = Object.freeze({ status: 'duplicate', cancel: NO_C
 const ACCEPTED: BlockResult = Object.freeze({ status: 'accepted', cancel: NO_CANCEL, pieceComplete: false });
 const ACCEPTED_COMPLETE: BlockResult = Object.freeze({ status: 'accepted', cancel: NO_CANCEL, pieceComplete: true });
 
+/** A plain array of `a`'s values: a loop, which is ~10x cheaper per piece than Array.from's
+ *  iteration in code V8 has not optimized (this runs once per piece). */
+function toArray(a: Int32Array): number[] {
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]!;
+  return out;
+}
+
 /** A peer's choke state as the endgame sees it: choked or not, and how many allowed-fast
  *  pieces it gave (both change which pieces it may be asked for). */
 function endgameKey(peer: PickerPeer): number {
@@ -456,7 +464,7 @@ export class PiecePicker {
   pieceFailed(piece: number): number[] {
     const p = this.partials.get(piece);
     if (!p) return [];
-    const senders = Array.from(p.peer);
+    const senders = toArray(p.peer);
     this.partials.delete(piece);
     this.changed();
     if (!this.have.has(piece) && this.isWanted(piece)) {
@@ -469,7 +477,7 @@ export class PiecePicker {
   /** Who sent each block of a piece in progress (for smart ban once it passes). */
   sendersOf(piece: number): number[] {
     const p = this.partials.get(piece);
-    return p ? Array.from(p.peer) : [];
+    return p ? toArray(p.peer) : [];
   }
 
   /** Requests outstanding to `peerId` in the picker's books (for tests and diagnostics). */
