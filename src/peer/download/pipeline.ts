@@ -39,9 +39,15 @@ export function pipelineDepth(input: DepthInput): number {
  *  they never collide with one we asked for). Lengths up to BLOCK_SIZE share the key of
  *  their begin: whoever takes a block checks its length. */
 export function requestKey(index: number, begin: number, length: number): number | string {
-  if (length > BLOCK_SIZE) return `${index}:${begin}:${length}`;
-  if (index < 0x100000 && (begin & 0x3fff) === 0 && begin < 0x1000000) return index * 1024 + (begin >>> 14);
-  return index < 0x200000 ? -(index * 0x100000000 + begin) - 1 : `${index}:${begin}:${length}`;
+  if (length <= BLOCK_SIZE && index < 0x100000 && (begin & 0x3fff) === 0 && begin < 0x1000000) return index * 1024 + (begin >>> 14);
+  return unusualKey(index, begin, length);
+}
+
+/** requestKey past the usual case (kept out of it: it is inlined wherever a request is
+ *  sent, answered or looked up). */
+function unusualKey(index: number, begin: number, length: number): number | string {
+  if (length > BLOCK_SIZE || index >= 0x200000) return `${index}:${begin}:${length}`;
+  return -(index * 0x100000000 + begin) - 1;
 }
 
 /** Requests sent to one peer and not answered yet (piece, reject, cancel), in send order:
