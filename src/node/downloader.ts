@@ -114,8 +114,13 @@ export class Downloader {
    *  compares the pipeline with the depth computed at the last refill: the depth follows
    *  the peer's rate, which moves slowly, and the tick (forced, every second) recomputes it. */
   fill(peer: Peer, force = false): void {
-    const pk = this.t.picker;
     if (!force && peer.depth > 0 && peer.depth - peer.outstanding.size < Math.max(1, peer.depth >> 3)) return;
+    this.refill(peer, force);
+  }
+
+  /** fill() past its check (once per several blocks: kept out of the per-block path). */
+  private refill(peer: Peer, force: boolean): void {
+    const pk = this.t.picker;
     if (!pk || peer.closed || this.stopped || !peer.conn.peerBitfield) return;
     const conn = peer.conn;
     if (conn.peerChoking && conn.peerAllowedFast.size === 0) return;
@@ -215,25 +220,28 @@ export class Downloader {
       }
       this.t.addDownloaded(block.length);
       if (res.cancel.length > 0) this.cancelOthers(index, begin, block.length, res.cancel);
-      if (res.pieceComplete) {
-        this.assembling.delete(index);
-        if (a.buf !== null || (a.writes === null && a.hashed === size && !this.t.smartBan.hasFailed(index))) {
-          // The usual cases: a direct-mode piece, or every byte hashed on arrival and
-          // written. Checked in one microtask per read (not an async function per piece,
-          // which cost more to run and several times more to compile than the rest of the
-          // per-block path).
-          if (a.buf !== null) this.holdDirect(a);
-          this.ready.push(a);
-          if (!this.readyScheduled) {
-            this.readyScheduled = true;
-            queueMicrotask(this.checkReady);
-          }
-        } else {
-          void this.verify(index, a, null);
-        }
-      }
+      if (res.pieceComplete) this.pieceComplete(a);
     }
     this.fill(peer);
+  }
+
+  /** The piece's last block is in. (Once per piece: a method of its own, which V8 does not
+   *  inline into the per-block path it compiles.) */
+  private pieceComplete(a: Assembly): void {
+    this.assembling.delete(a.index);
+    if (a.buf !== null || (a.writes === null && a.hashed === a.size && !this.t.smartBan.hasFailed(a.index))) {
+      // The usual cases: a direct-mode piece, or every byte hashed on arrival and written.
+      // Checked in one microtask per read (not an async function per piece, which cost more
+      // to run and several times more to compile than the rest of the per-block path).
+      if (a.buf !== null) this.holdDirect(a);
+      this.ready.push(a);
+      if (!this.readyScheduled) {
+        this.readyScheduled = true;
+        queueMicrotask(this.checkReady);
+      }
+    } else {
+      void this.verify(a.index, a, null);
+    }
   }
 
   /** A piece's first block: direct mode (a buffer from the aligned pool) when storage can
@@ -527,12 +535,16 @@ export class Downloader {
   }
 
   private addressesOf(ids: number[]): string[] {
-    const out = new Set<string>();
-    for (const id of ids) {
+    const out: string[] = [];
+    let last = -2;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id === last) continue; // a piece's blocks mostly come in runs from one peer
+      last = id;
       const k = this.idToBanKey.get(id);
-      if (k) out.add(k);
+      if (k !== undefined && !out.includes(k)) out.push(k);
     }
-    return [...out];
+    return out;
   }
 
   /** Requests outstanding in all (diagnostics). */
