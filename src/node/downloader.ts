@@ -253,10 +253,9 @@ export class Downloader {
     return a;
   }
 
-  /** A direct-mode piece is complete: it counts as checked, and its buffer as held for the
-   *  disk, until released (releaseDirect). */
+  /** A direct-mode piece is complete: its buffer counts as held for the disk until
+   *  released (releaseDirect). */
   private holdDirect(a: Assembly): void {
-    this.verifying.add(a.index);
     this.addPending(a.size);
   }
 
@@ -274,6 +273,7 @@ export class Downloader {
     const index = a.index;
     const buf = a.buf!;
     const senders = pk.sendersOf(index);
+    this.verifying.add(index);
     try {
       a.hash.update(buf);
       if (!a.hash.digest().equals(meta.pieces.subarray(index * 20, index * 20 + 20))) {

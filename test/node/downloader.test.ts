@@ -13,7 +13,7 @@ import { Downloader } from '../../src/node/downloader.js';
 import type { TorrentContext } from '../../src/node/context.js';
 import type { Peer } from '../../src/node/peer.js';
 import { OutstandingRequests, PiecePicker, SmartBan } from '../../src/peer/download/index.js';
-import { Storage } from '../../src/storage/index.js';
+import { Storage, sharedAlignedPool, type AlignedPool } from '../../src/storage/index.js';
 import { createTorrent, type Metainfo } from '../../src/torrent/index.js';
 import { Bitfield } from '../../src/util/index.js';
 import { makeFile } from '../interop/helpers/payload.js';
@@ -102,7 +102,7 @@ interface Rig {
   directPieces: number[];
 }
 
-async function rig(dir: string, writeMode: 'sync' | 'pool', directWrites = false): Promise<Rig> {
+async function rig(dir: string, writeMode: 'sync' | 'pool', directWrites = false, aligned?: AlignedPool): Promise<Rig> {
   await makeFile(join(dir, 'src', 'd.bin'), SIZE, 'downloader');
   const src = await readFile(join(dir, 'src', 'd.bin'));
   const { meta } = await createTorrent({ path: join(dir, 'src', 'd.bin'), pieceLength: PIECE, creationDate: null });
@@ -142,7 +142,7 @@ async function rig(dir: string, writeMode: 'sync' | 'pool', directWrites = false
     pieceDone: (i: number) => done.push(i),
     requestRechoke: () => undefined,
   } as unknown as TorrentContext;
-  const d = new Downloader(ctx);
+  const d = new Downloader(ctx, aligned);
   if (directWrites) {
     // Direct writes go only to a file storage has open already: one ordinary write first
     // (piece 3's first block, correct bytes, not counted as had).
@@ -420,6 +420,46 @@ test('a block that answers a request at the wrong length is dropped and its bloc
       assert.equal(r.st.isComplete(), true);
       assert.deepEqual(r.failed, []);
       assert.ok((await readFile(r.dst)).equals(r.src));
+    } finally {
+      r.d.stop();
+      await r.st.close();
+    }
+  });
+});
+
+test('direct mode: stopped with complete pieces waiting for their check, each buffer goes back to the pool once and nothing counts', async () => {
+  await withTmp('sta-dl-', async (dir) => {
+    const real = sharedAlignedPool();
+    const held = new Set<Buffer>();
+    let gives = 0;
+    const pool = {
+      take: (n: number) => {
+        const b = real.take(n);
+        if (b) held.add(b);
+        return b;
+      },
+      give: (b: Buffer) => {
+        gives++;
+        assert.ok(held.delete(b), 'a buffer given back twice, or never taken');
+        real.give(b);
+      },
+    } as unknown as AlignedPool;
+    const r = await rig(dir, 'sync', true, pool);
+    try {
+      const a = stubPeer(1, r.meta.pieceCount, 8);
+      add(r, a);
+      r.d.fill(a.peer, true);
+      const qs = a.sent.splice(0);
+      assert.ok(qs.length === 8 && qs.every((q) => q.piece < 3), 'two aligned pieces asked');
+      for (const q of qs) deliver(r, a, q); // both complete: their checks wait for a microtask
+      assert.equal(r.d.piecesInProgress, 2);
+      r.d.stop();
+      await settle(r, 1);
+      await new Promise((res) => setTimeout(res, 20));
+      assert.equal(held.size, 0, 'every buffer back');
+      assert.equal(gives, 2);
+      assert.deepEqual(r.done, []);
+      assert.deepEqual(r.directPieces, [], 'nothing written after stop');
     } finally {
       r.d.stop();
       await r.st.close();
