@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AlignedPool, DIRECT_ALIGN, Storage } from '../../src/storage/index.js';
+import { DIRECT_WRITES_AT_ONCE } from '../../src/storage/config.js';
 import { makeMeta, piece, tempDir } from './helpers.js';
 
 const PIECE = 16 * 1024;
@@ -169,7 +170,8 @@ test('writePieceDirect: writes queued behind the running ones are merged per run
     await st.check();
     await st.writeBlock(0, 0, piece(meta, payload, 0));
     st.markWritten(0);
-    // Four start at once; the rest wait and go as runs: 5-8 (arriving 7, 5, 8, 6), 10-11, 13, 15-19.
+    // The first DIRECT_WRITES_AT_ONCE start at once; the rest wait and go as runs of
+    // neighbours, whatever their order of arrival (7, 5, 8, 6; 11, 10; 19, 15, 16, 18, 17).
     const order = [1, 2, 3, 4, 7, 5, 8, 6, 11, 10, 13, 19, 15, 16, 18, 17];
     const writes = order.map((i) => {
       const buf = pool.take(PIECE)!;
@@ -189,8 +191,8 @@ test('writePieceDirect: writes queued behind the running ones are merged per run
 test('writePieceDirect: a merged write the kernel refuses fails for every piece in it, and direct writes stop', async () => {
   const { dir, cleanup } = await tempDir();
   try {
-    const { meta, payload } = makeMeta({ name: 'e.bin', files: [{ path: ['e.bin'], length: 8 * PIECE }], pieceLength: PIECE });
-    const pool = new AlignedPool(8 * PIECE);
+    const { meta, payload } = makeMeta({ name: 'e.bin', files: [{ path: ['e.bin'], length: 16 * PIECE }], pieceLength: PIECE });
+    const pool = new AlignedPool(16 * PIECE);
     const st = await Storage.open(meta, { dir, directWrites: true, directMinPieceBytes: PIECE });
     await st.check();
     await st.writeBlock(0, 0, piece(meta, payload, 0));
@@ -199,13 +201,15 @@ test('writePieceDirect: a merged write the kernel refuses fails for every piece 
       piece(meta, payload, i).copy(buf);
       return buf;
     };
-    const running = [1, 2, 3, 4].map((i) => st.writePieceDirect(i, good(i)));
-    // Queued behind them and merged: piece 5 (aligned) and piece 6 (a misaligned buffer).
+    // As many as run at once, none next to another; then, queued behind them and merged,
+    // piece 12 (aligned) and piece 13 (a misaligned buffer).
+    assert.ok(DIRECT_WRITES_AT_ONCE <= 5);
+    const running = Array.from({ length: DIRECT_WRITES_AT_ONCE }, (_, k) => st.writePieceDirect(1 + 2 * k, good(1 + 2 * k)));
     const misaligned = Buffer.allocUnsafeSlow(PIECE + 1).subarray(1);
-    const five = st.writePieceDirect(5, good(5));
-    const six = st.writePieceDirect(6, misaligned);
-    await Promise.all([...running, assert.rejects(five, { code: 'STORAGE_IO' }), assert.rejects(six, { code: 'STORAGE_IO' })]);
-    assert.equal(st.directPiece(7), false);
+    const twelve = st.writePieceDirect(12, good(12));
+    const thirteen = st.writePieceDirect(13, misaligned);
+    await Promise.all([...running, assert.rejects(twelve, { code: 'STORAGE_IO' }), assert.rejects(thirteen, { code: 'STORAGE_IO' })]);
+    assert.equal(st.directPiece(14), false);
     await st.close();
   } finally {
     await cleanup();
