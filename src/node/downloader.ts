@@ -189,19 +189,22 @@ export class Downloader {
 
   // --- blocks ---
 
-  onBlock(peer: Peer, index: number, begin: number, block: Buffer): void {
+  /** A block from `peer`: `head` then `tail` (see PieceHandler); `requested`: it answered
+   *  a request of ours (the connection matched it and forgot the request). */
+  onBlock(peer: Peer, index: number, begin: number, head: Buffer, tail: Buffer, requested: boolean): void {
     const pk = this.t.picker;
     const st = this.t.storage;
     if (!pk || !st) return;
     // Only a block we asked this peer for may enter a piece: data pushed unasked (or after a
     // cancel) is dropped, so a peer cannot mix its bytes into pieces others are sending.
     // The connection matched it against our requests (and forgot the one it answers).
-    if (!peer.conn.pieceRequested) {
+    if (!requested) {
       this.fill(peer);
       return;
     }
     const size = pk.pieceSize(index);
-    if (block.length !== Math.min(BLOCK_SIZE, size - begin)) {
+    const length = head.length + tail.length;
+    if (length !== Math.min(BLOCK_SIZE, size - begin)) {
       // Not the block we asked for (a shorter one at its offset): it answered the request,
       // so the block goes back to the picker.
       this.wrongLength(peer, index, begin);
@@ -213,13 +216,15 @@ export class Downloader {
       if (!a) a = this.startPiece(st, index, size);
       if (a.buf !== null) {
         // Hashed whole when complete: one SHA-1 call per piece instead of one per block
-        // (~-0.05-0.1 CPU s per GiB, interleaved A/B).
-        a.buf.set(block, begin);
+        // (~-0.05-0.1 CPU s per GiB, interleaved A/B). A block split between two reads is
+        // copied here from each part: each byte copied once.
+        a.buf.set(head, begin);
+        if (tail.length !== 0) a.buf.set(tail, begin + head.length);
       } else {
-        this.place(st, index, begin, block, a);
+        this.place(st, index, begin, tail.length === 0 ? head : Buffer.concat([head, tail], length), a);
       }
-      this.t.addDownloaded(block.length);
-      if (res.cancel.length > 0) this.cancelOthers(index, begin, block.length, res.cancel);
+      this.t.addDownloaded(length);
+      if (res.cancel.length > 0) this.cancelOthers(index, begin, length, res.cancel);
       if (res.pieceComplete) this.pieceComplete(a);
     }
     this.fill(peer);

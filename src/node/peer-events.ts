@@ -30,7 +30,7 @@ export function attachPeerHandlers(peer: Peer, h: PeerHandlers): void {
   conn.on('allowed-fast', () => {
     if (conn.peerChoking) d.fill(peer, true);
   });
-  conn.setPieceHandler((i, begin, block) => d.onBlock(peer, i, begin, block));
+  conn.setPieceHandler((i, begin, head, tail, requested) => d.onBlock(peer, i, begin, head, tail, requested));
   conn.on('reject', (i, begin) => d.onReject(peer, i, begin));
   conn.on('interested', () => u.onInterested(peer));
   conn.on('not-interested', h.requestRechoke);

@@ -45,6 +45,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  *  (~12% of the bytes at 256 KiB); 1 MiB saved ~0.15 s user CPU per GiB, sta or aria2c
  *  seeding. */
 const READ_BUFFER_BYTES = 1024 * 1024;
+const EMPTY_BLOCK = Buffer.alloc(0);
 /** Read coalescing on those sockets: after a read that brought piece data but less than
  *  this (the kernel had no more), the next read waits READ_COALESCE_MS, so a peer sending
  *  in small bursts (aria2c seeding: ~150 KB per read, 7,000 reads per GiB) is read in
@@ -120,8 +121,11 @@ export interface CloseInfo {
   violation: boolean;
 }
 
-/** See PeerConnection.setPieceHandler. */
-export type PieceHandler = (index: number, begin: number, block: Buffer, requested: boolean) => void;
+/** See PeerConnection.setPieceHandler. The block's bytes are `head` then `tail`: `tail` is
+ *  empty unless the block arrived split between two reads (then it is not gathered into
+ *  one buffer). Both are views valid only during the call. `requested`: the block answers
+ *  a sendRequest still outstanding (the request is forgotten). */
+export type PieceHandler = (index: number, begin: number, head: Buffer, tail: Buffer, requested: boolean) => void;
 
 export interface PeerConnectionEvents {
   choke: [];
@@ -227,9 +231,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly out: Outbox;
   private rest: Buffer | null;
   private pieceHandler: PieceHandler | null = null;
-  /** Whether the block being delivered (piece handler or event) answers a request of ours:
-   *  the handler's `requested` argument, for a handler that does not take it. */
-  pieceRequested = false;
 
   /** Use PeerConnection.connect or PeerConnection.accept. */
   private constructor(socket: Socket, handshake: Handshake, rest: Buffer, opts: PeerConnectionOptions, incoming: boolean) {
@@ -448,7 +449,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         // Blocks (nearly every message while downloading) apart from the rest, and without a
         // message object: the JIT compiles this small path once, instead of recompiling the
         // whole switch each time a message type first arrives after it was optimized.
-        if (m === PIECE_READY) this.onPiece(p.pieceIndex, p.pieceBegin, p.pieceBlock);
+        if (m === PIECE_READY) this.onPiece(p.pieceIndex, p.pieceBegin, p.pieceBlock, p.pieceTail);
         else if (m === null) break;
         else this.handle(m);
       }
@@ -519,7 +520,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         this.onRequest(m.index, m.begin, m.length);
         return;
       case 'piece':
-        this.onPiece(m.index, m.begin, m.block);
+        this.onPiece(m.index, m.begin, m.block, EMPTY_BLOCK);
         return;
       case 'cancel':
         if (this.requestsIn.delete(requestKey(m.index, m.begin, m.length))) this.emit('cancel', m.index, m.begin, m.length);
@@ -569,13 +570,14 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     }
   }
 
-  private onPiece(index: number, begin: number, block: Buffer): void {
-    const requested = this.requestsOut.take(index, begin, block.length, this.lastReceivedMs);
-    this.pieceRequested = requested;
-    if (!requested) this.unrequested(block.length);
-    this.blockBytesPending += block.length;
-    if (this.pieceHandler) this.pieceHandler(index, begin, block, requested);
-    else this.emit('piece', index, begin, block, requested);
+  /** A block: `head` then `tail` (empty unless it came split between two reads). */
+  private onPiece(index: number, begin: number, head: Buffer, tail: Buffer): void {
+    const length = head.length + tail.length;
+    const requested = this.requestsOut.take(index, begin, length, this.lastReceivedMs);
+    if (!requested) this.unrequested(length);
+    this.blockBytesPending += length;
+    if (this.pieceHandler) this.pieceHandler(index, begin, head, tail, requested);
+    else this.emit('piece', index, begin, tail.length === 0 ? head : Buffer.concat([head, tail], length), requested);
   }
 
   /** Our requests are kept in `table` (the engine's, for its timeouts and snubbing) instead
@@ -594,8 +596,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   /** Blocks go to `handler` instead of the 'piece' event (which then is not emitted): a
-   *  direct call per 16 KiB block, without EventEmitter's argument array and apply. Same
-   *  contract as the event: `block` is valid only during the call. */
+   *  direct call per 16 KiB block, without EventEmitter's argument array and apply, and a
+   *  block split between two reads comes as its two parts (see PieceHandler) instead of
+   *  gathered. Like the event's block, they are valid only during the call. */
   setPieceHandler(handler: PieceHandler | null): void {
     this.pieceHandler = handler;
   }

@@ -13,6 +13,8 @@ import { Downloader } from '../../src/node/downloader.js';
 import type { TorrentContext } from '../../src/node/context.js';
 import type { Peer } from '../../src/node/peer.js';
 import { OutstandingRequests, PiecePicker, SmartBan } from '../../src/peer/download/index.js';
+
+const EMPTY = Buffer.alloc(0);
 import { Storage, sharedAlignedPool, type AlignedPool } from '../../src/storage/index.js';
 import { createTorrent, type Metainfo } from '../../src/torrent/index.js';
 import { Bitfield } from '../../src/util/index.js';
@@ -46,7 +48,6 @@ function stubPeer(id: number, pieceCount: number, reqq: number): StubPeer {
     fast: true,
     peerExtensions: { reqq, m: new Map() },
     downloadRate: () => 0,
-    pieceRequested: false,
     useRequestTable: (t: OutstandingRequests) => {
       table = t;
     },
@@ -168,10 +169,19 @@ function blockOf(r: Rig, q: Req, corrupt = false): Buffer {
   return arena.subarray(50, 50 + q.length);
 }
 
-function deliver(r: Rig, s: StubPeer, q: Req, corrupt = false): void {
+function deliver(r: Rig, s: StubPeer, q: Req, corrupt = false, cut = 0): void {
   const block = blockOf(r, q, corrupt);
-  s.peer.conn.pieceRequested = s.peer.outstanding.take(q.piece, q.begin, block.length, 0);
-  r.d.onBlock(s.peer, q.piece, q.begin, block);
+  const requested = s.peer.outstanding.take(q.piece, q.begin, block.length, 0);
+  if (cut > 0) {
+    // Split between two reads, as the connection hands such a block over: the head at the
+    // end of one buffer, the tail at the start of another.
+    const tail = Buffer.alloc(block.length - cut + 10);
+    block.copy(tail, 0, cut);
+    r.d.onBlock(s.peer, q.piece, q.begin, block.subarray(0, cut), tail.subarray(0, block.length - cut), requested);
+    tail.fill(0xee);
+  } else {
+    r.d.onBlock(s.peer, q.piece, q.begin, block, EMPTY, requested);
+  }
   block.fill(0xee); // the read buffer is reused by the next read
 }
 
@@ -241,6 +251,31 @@ test('blocks in order from one peer are hashed as they arrive: nothing is read b
       await r.st.close();
     }
   });
+});
+
+test('blocks split between two reads (a head and a tail) land whole, in direct mode and block by block', async () => {
+  for (const direct of [false, true]) {
+    await withTmp('sta-dl-', async (dir) => {
+      const r = await rig(dir, 'sync', direct);
+      try {
+        const a = stubPeer(1, r.meta.pieceCount, 4);
+        add(r, a);
+        let n = 0;
+        for (let round = 0; round < 40 && !r.st.isComplete(); round++) {
+          r.d.fill(a.peer, true);
+          for (const q of a.sent.splice(0)) deliver(r, a, q, false, [1, 100, 8192, q.length - 1][n++ % 4]!);
+          await settle(r, r.done.length + 1);
+        }
+        assert.equal(r.st.isComplete(), true, `direct ${direct}`);
+        assert.deepEqual(r.failed, []);
+        if (direct) assert.deepEqual([...r.directPieces].sort((x, y) => x - y), [0, 1, 2]);
+        assert.ok((await readFile(r.dst)).equals(r.src), `direct ${direct}: byte-identical`);
+      } finally {
+        r.d.stop();
+        await r.st.close();
+      }
+    });
+  }
 });
 
 test('a piece failing its hash is attributed block by block from disk; the liar is convicted when it passes', async () => {

@@ -16,6 +16,9 @@ export interface FrameParserOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Size of each of a parser's two scratch buffers, which release() copies what is left of
+ *  a borrowed read into (usually part of one block) instead of a fresh allocation. */
+const SCRATCH_BYTES = 2 * (13 + MAX_BLOCK_LENGTH);
 
 /** Big-endian u32 at `off` (in bounds). */
 function u32(b: Buffer, off: number): number {
@@ -55,6 +58,16 @@ export class FrameParser {
   pieceIndex = 0;
   pieceBegin = 0;
   pieceBlock: Buffer = EMPTY;
+  /** nextOrPiece only: the rest of the block when it arrived in two chunks (pieceBlock
+   *  then pieceTail are the block's bytes, each a view like pieceBlock); else empty. */
+  pieceTail: Buffer = EMPTY;
+  /** release()'s two scratch buffers (made when first needed), used in turn: the one
+   *  holding what the last release() kept is never the one the next release() writes. */
+  private scratch0: Buffer | null = null;
+  private scratch1: Buffer | null = null;
+  private scratchTurn = 0;
+  /** The view of a scratch buffer the last release() made (the only one chunks can hold). */
+  private kept: Buffer | null = null;
 
   constructor(opts: FrameParserOptions = {}) {
     this.geometry = undefined;
@@ -103,7 +116,17 @@ export class FrameParser {
     if (!b) return;
     this.borrowed = null;
     if (this.buffered === 0 || this.chunks[this.chunks.length - 1] !== b) return;
-    const own = this.gather(0, this.buffered);
+    let own: Buffer;
+    if (this.buffered <= SCRATCH_BYTES) {
+      // Messages other than pieces are copied out of scratch memory as they are returned.
+      this.scratchTurn ^= 1;
+      const s = this.scratchTurn === 0 ? (this.scratch0 ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)) : (this.scratch1 ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES));
+      own = this.gatherInto(s, 0, this.buffered);
+      this.kept = own;
+    } else {
+      own = this.gather(0, this.buffered);
+      this.kept = null;
+    }
     this.chunks = [own];
     this.first = 0;
     this.head = 0;
@@ -116,11 +139,15 @@ export class FrameParser {
    */
   next(): WireMessage | null {
     const m = this.nextOrPiece();
-    return m === PIECE_READY ? { type: 'piece', index: this.pieceIndex, begin: this.pieceBegin, block: this.pieceBlock } : m;
+    if (m !== PIECE_READY) return m;
+    const t = this.pieceTail;
+    const block = t.length === 0 ? this.pieceBlock : Buffer.concat([this.pieceBlock, t]);
+    return { type: 'piece', index: this.pieceIndex, begin: this.pieceBegin, block };
   }
 
   /** next() for the hot path: a piece message comes back as PIECE_READY, its fields in
-   *  pieceIndex, pieceBegin and pieceBlock. */
+   *  pieceIndex, pieceBegin and pieceBlock (and pieceTail: a block split between two
+   *  chunks is not gathered into one buffer). */
   nextOrPiece(): WireMessage | typeof PIECE_READY | null {
     if (this.failed) throw this.failed;
     // The common case on its own: a whole piece message inside the first chunk. Small, so
@@ -138,6 +165,7 @@ export class FrameParser {
             this.pieceIndex = index;
             this.pieceBegin = begin;
             this.pieceBlock = c0.subarray(h + 13, h + 4 + len);
+            this.pieceTail = EMPTY;
             this.consume(4 + len);
             return PIECE_READY;
           }
@@ -180,13 +208,36 @@ export class FrameParser {
         this.pieceIndex = index;
         this.pieceBegin = begin;
         this.pieceBlock = c0.subarray(h + 13, h + 4 + len);
+        this.pieceTail = EMPTY;
+        this.consume(4 + len);
+        return PIECE_READY;
+      }
+      if (id === MessageId.piece && c0.length - h >= 13 && this.chunks[this.first + 1]!.length >= 4 + len - (c0.length - h)) {
+        // A block in two chunks (the end of one read, the start of the next): two views,
+        // no gathering copy. Checked as above.
+        const index = c0.readUInt32BE(h + 5);
+        const begin = c0.readUInt32BE(h + 9);
+        const g = this.geometry;
+        if (g && (index >= g.pieceCount || begin + len - 9 > pieceSize(g, index))) {
+          this.fail('WIRE_BAD_PIECE', `piece (${index}, ${begin}, ${len - 9} bytes) outside the torrent`);
+        }
+        const tail = this.chunks[this.first + 1]!.subarray(0, 4 + len - (c0.length - h));
+        this.pieceIndex = index;
+        this.pieceBegin = begin;
+        if (c0.length - h === 13) {
+          this.pieceBlock = tail;
+          this.pieceTail = EMPTY;
+        } else {
+          this.pieceBlock = c0.subarray(h + 13);
+          this.pieceTail = tail;
+        }
         this.consume(4 + len);
         return PIECE_READY;
       }
       let payload: Buffer;
       if (c0.length - h >= 4 + len) {
         payload = c0.subarray(h + 5, h + 4 + len);
-        if (c0 === this.borrowed && id !== MessageId.piece) payload = Buffer.from(payload);
+        if ((c0 === this.borrowed || c0 === this.kept) && id !== MessageId.piece) payload = Buffer.from(payload);
       } else {
         payload = this.gather(5, len - 1);
       }
@@ -221,7 +272,12 @@ export class FrameParser {
   /** Copies `n` bytes starting `skip` bytes into the buffered data (a message spanning chunks). */
   private gather(skip: number, n: number): Buffer {
     if (n === 0) return EMPTY;
-    const out = Buffer.allocUnsafe(n);
+    return this.gatherInto(Buffer.allocUnsafe(n), skip, n);
+  }
+
+  /** gather into `into` (at least `n` bytes long); returns the view of what was copied. */
+  private gatherInto(into: Buffer, skip: number, n: number): Buffer {
+    const out = into.length === n ? into : into.subarray(0, n);
     let k = this.first;
     let off = this.head + skip;
     while (off >= this.chunks[k]!.length) {
@@ -352,6 +408,7 @@ export class FrameParser {
         this.pieceIndex = index;
         this.pieceBegin = begin;
         this.pieceBlock = block;
+        this.pieceTail = EMPTY;
         return PIECE_READY;
       }
       case MessageId.port:

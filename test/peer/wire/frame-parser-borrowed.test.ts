@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameParser, encodeMessage, makeGeometry, type WireMessage } from '../../../src/peer/wire/index.js';
+import { FrameParser, PIECE_READY, encodeMessage, makeGeometry, type WireMessage } from '../../../src/peer/wire/index.js';
 
 // pushBorrowed: the caller reuses the chunk's memory after release(), as a socket's shared
 // read buffer does. Nothing the parser keeps or returns (except piece blocks, read before
@@ -88,5 +88,42 @@ test('borrowed chunks: many reads, reading paused every other one: payloads stay
     assert.equal(pieces, 40, `split ${size}`);
     assert.deepEqual(kept.map((b) => b.toString()), Array.from({ length: 40 }, (_, i) => `payload ${i}`), `split ${size}`);
     assert.equal(p.bufferedBytes, 0);
+  }
+});
+
+test('borrowed chunks, nextOrPiece: blocks split between reads come as head and tail, exact; what release() kept is reused without harm', () => {
+  const msgs: WireMessage[] = [];
+  for (let i = 0; i < 30; i++) {
+    msgs.push({ type: 'piece', index: i % 9, begin: 16384 * (i % 2), block: Buffer.alloc(16384, i + 1) });
+    if (i % 3 === 0) msgs.push({ type: 'extended', id: 3, payload: Buffer.from(`payload ${i}`) });
+  }
+  const stream = Buffer.concat(msgs.map(encodeMessage));
+  for (const size of [20, 9000, 16390, 20000, 50000]) {
+    const p = new FrameParser({ geometry });
+    const shared = Buffer.alloc(size);
+    const kept: string[] = [];
+    const payloads: Buffer[] = [];
+    let pieces = 0;
+    let split = 0;
+    for (let off = 0; off < stream.length; off += size) {
+      const n = stream.copy(shared, 0, off, off + size);
+      p.pushBorrowed(shared.subarray(0, n));
+      for (let m = p.nextOrPiece(); m !== null; m = p.nextOrPiece()) {
+        if (m === PIECE_READY) {
+          if (p.pieceTail.length > 0) split++;
+          assert.ok(Buffer.concat([p.pieceBlock, p.pieceTail]).equals(Buffer.alloc(16384, pieces + 1)), `split ${size}: block ${pieces}`);
+          pieces++;
+        } else if (m.type === 'extended') {
+          payloads.push(m.payload);
+          kept.push(m.payload.toString());
+        }
+      }
+      p.release();
+      shared.fill(0xee);
+    }
+    assert.equal(pieces, 30, `split ${size}`);
+    assert.ok(size < 16384 + 13 || split > 0, `split ${size}: some blocks came in two parts`);
+    assert.deepEqual(payloads.map((b) => b.toString()), kept, `split ${size}: payloads intact later`);
+    assert.equal(kept.length, 10);
   }
 });

@@ -125,10 +125,58 @@ test('nextOrPiece leaves a piece in its fields (whole in a chunk, split across c
   ] as const) {
     p.push(all.subarray(from, to));
     for (let m = p.nextOrPiece(); m !== null; m = p.nextOrPiece()) {
-      got.push(m === PIECE_READY ? [p.pieceIndex, p.pieceBegin, Buffer.from(p.pieceBlock).toString('hex')] : m);
+      got.push(m === PIECE_READY ? [p.pieceIndex, p.pieceBegin, Buffer.concat([p.pieceBlock, p.pieceTail]).toString('hex')] : m);
     }
   }
   assert.deepEqual(got, [[1, 0, b1.toString('hex')], { type: 'have', index: 4 }, [2, 16384, b2.toString('hex')], [9, 0, b3.toString('hex')]]);
+});
+
+test('nextOrPiece: a block split between two chunks comes as two views (head, tail), one in three chunks gathered; next() gives it whole', () => {
+  const block = Buffer.from(Array.from({ length: 16384 }, (_, i) => (i * 13 + 5) & 0xff));
+  const msg = Buffer.concat([encodePieceHeader(3, 16384, block.length), block]);
+  for (const cut of [13, 14, 100, 13 + 8192, msg.length - 1]) {
+    const c1 = Buffer.from(msg.subarray(0, cut));
+    const c2 = Buffer.concat([msg.subarray(cut), encodeMessage({ type: 'have', index: 4 })]);
+    const p = new FrameParser({ geometry });
+    p.push(c1);
+    assert.equal(p.nextOrPiece(), null);
+    p.push(c2);
+    assert.equal(p.nextOrPiece(), PIECE_READY);
+    assert.deepEqual([p.pieceIndex, p.pieceBegin], [3, 16384]);
+    assert.ok(Buffer.concat([p.pieceBlock, p.pieceTail]).equals(block), `cut ${cut}`);
+    if (cut > 13) {
+      assert.equal(p.pieceBlock.buffer, c1.buffer, 'the head is a view of the first chunk');
+      assert.equal(p.pieceBlock.length, cut - 13);
+    }
+    assert.equal((cut > 13 ? p.pieceTail : p.pieceBlock).buffer, c2.buffer, 'the tail is a view of the second chunk');
+    assert.deepEqual(p.nextOrPiece(), { type: 'have', index: 4 });
+    assert.equal(p.pieceTail.length, cut > 13 ? msg.length - cut : 0, 'fields untouched by other messages');
+    // next(): the block whole.
+    const q = new FrameParser({ geometry });
+    q.push(c1);
+    q.push(c2);
+    const m = q.next();
+    assert.ok(m && m.type === 'piece' && m.block.equals(block), `next, cut ${cut}`);
+  }
+  // Three chunks (and a header split): gathered, no tail.
+  const p = new FrameParser({ geometry });
+  for (const [from, to] of [[0, 5], [5, 5000], [5000, msg.length]] as const) p.push(msg.subarray(from, to));
+  assert.equal(p.nextOrPiece(), PIECE_READY);
+  assert.ok(p.pieceBlock.equals(block));
+  assert.equal(p.pieceTail.length, 0);
+});
+
+test('refuses a piece outside the torrent split between two chunks, as in one', () => {
+  for (const bad of [encodeMessage({ type: 'piece', index: 10, begin: 0, block: Buffer.alloc(16384) }), encodeMessage({ type: 'piece', index: 9, begin: 4096, block: Buffer.alloc(905) })]) {
+    for (const cut of [13, 20, bad.length - 1]) {
+      const p = new FrameParser({ geometry });
+      p.push(bad.subarray(0, cut));
+      assert.equal(p.nextOrPiece(), null);
+      p.push(bad.subarray(cut));
+      assert.throws(() => p.nextOrPiece(), (e: unknown) => e instanceof WireError && e.code === 'WIRE_BAD_PIECE');
+      assert.throws(() => p.nextOrPiece(), (e: unknown) => e instanceof WireError && e.code === 'WIRE_BAD_PIECE', 'stays failed');
+    }
+  }
 });
 
 test('refuses a message longer than any legitimate one as soon as its length arrives', () => {
