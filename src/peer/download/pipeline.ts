@@ -50,192 +50,60 @@ function unusualKey(index: number, begin: number, length: number): number | stri
   return -(index * 0x100000000 + begin) - 1;
 }
 
-/** A free slot of the request table (no Smi key is negative). */
-const FREE = -1;
-/** Fibonacci hashing: the key times 2^32/phi, its top bits the slot. */
-const HASH_MUL = 0x9e3779b1 | 0;
-/** Slots a request table starts with: twice the initial pipeline (at most half full). */
-const INITIAL_TABLE_SLOTS = 2 * INITIAL_PIPELINE;
-
 /** Requests sent to one peer and not answered yet (piece, reject, cancel), in send order:
  *  the only table of them. The peer's connection keeps it (it refuses blocks nobody asked
  *  for, and a choke without BEP 6 empties it); the downloader reads it for timeouts and
- *  snubbing. The usual request (a Smi key, see requestKey) lives in an open-addressed
- *  table of typed arrays (linear probing, backward-shift delete; power-of-two capacity,
- *  grown only when over half full): adding and answering requests first-in first-out
- *  allocates nothing, where a Map kept reallocating its hash table. Any other key goes in
- *  a Map. Each entry keeps its send time in whole ms and a sequence number for send
- *  order (what expired() reports by). */
+ *  snubbing. One Map entry per request, its value the send time in whole milliseconds (a
+ *  Smi): no object per request. */
 export class OutstandingRequests {
-  private keysAt: Int32Array;
-  private sentAt: Float64Array;
-  private seqAt: Float64Array;
-  private mask: number;
-  private shift: number;
-  private count = 0;
-  /** Requests whose key is not a Smi key: key -> [send time, sequence number]. */
-  private readonly other = new Map<number | string, [number, number]>();
-  private seq = 0;
+  private readonly sent = new Map<number | string, number>();
   /** When this peer last answered a request with a block (or we started asking). */
   lastBlockAtMs: number;
 
-  constructor(nowMs: number, capacity = INITIAL_TABLE_SLOTS) {
+  constructor(nowMs: number) {
     this.lastBlockAtMs = nowMs;
-    let slots = 8;
-    while (slots < capacity) slots *= 2;
-    this.keysAt = new Int32Array(slots).fill(FREE);
-    this.sentAt = new Float64Array(slots);
-    this.seqAt = new Float64Array(slots);
-    this.mask = slots - 1;
-    this.shift = 32 - Math.log2(slots);
   }
 
   get size(): number {
-    return this.count + this.other.size;
-  }
-
-  /** The slot of `key` (a Smi key), or the free slot ending its probe run, as ~slot. */
-  private find(key: number): number {
-    const keys = this.keysAt;
-    const mask = this.mask;
-    let i = Math.imul(key, HASH_MUL) >>> this.shift;
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) return i;
-      if (k === FREE) return ~i;
-      i = (i + 1) & mask;
-    }
+    return this.sent.size;
   }
 
   add(index: number, begin: number, length: number, nowMs: number): void {
-    if (this.size === 0 && nowMs > this.lastBlockAtMs) this.lastBlockAtMs = nowMs;
-    const key = requestKey(index, begin, length);
-    const at = Math.floor(nowMs);
-    if (typeof key !== 'number' || key < 0) {
-      this.addOther(key, at);
-      return;
-    }
-    let i = this.find(key);
-    if (i >= 0) {
-      this.sentAt[i] = at; // asked again: a new time, its place in send order kept (as a Map's set)
-      return;
-    }
-    if ((this.count + 1) * 2 > this.mask + 1) {
-      this.grow();
-      i = this.find(key);
-    }
-    i = ~i;
-    this.keysAt[i] = key;
-    this.sentAt[i] = at;
-    this.seqAt[i] = this.seq++;
-    this.count++;
-  }
-
-  private addOther(key: number | string, at: number): void {
-    const e = this.other.get(key);
-    if (e) e[0] = at;
-    else this.other.set(key, [at, this.seq++]);
-  }
-
-  /** Twice the slots, every entry placed again. */
-  private grow(): void {
-    const keys = this.keysAt;
-    const sent = this.sentAt;
-    const seqs = this.seqAt;
-    const slots = keys.length * 2;
-    this.keysAt = new Int32Array(slots).fill(FREE);
-    this.sentAt = new Float64Array(slots);
-    this.seqAt = new Float64Array(slots);
-    this.mask = slots - 1;
-    this.shift--;
-    for (let j = 0; j < keys.length; j++) {
-      const k = keys[j]!;
-      if (k === FREE) continue;
-      const i = ~this.find(k);
-      this.keysAt[i] = k;
-      this.sentAt[i] = sent[j]!;
-      this.seqAt[i] = seqs[j]!;
-    }
-  }
-
-  /** Empties slot `i`, moving later entries of its probe run back (no tombstones). */
-  private deleteAt(i: number): void {
-    const keys = this.keysAt;
-    const mask = this.mask;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const k = keys[j]!;
-      if (k === FREE) break;
-      const home = Math.imul(k, HASH_MUL) >>> this.shift;
-      // The entry at j may move to i if i lies on its probe path (from home to j).
-      if (((j - home) & mask) >= ((j - i) & mask)) {
-        keys[i] = k;
-        this.sentAt[i] = this.sentAt[j]!;
-        this.seqAt[i] = this.seqAt[j]!;
-        i = j;
-      }
-    }
-    keys[i] = FREE;
-    this.count--;
+    if (this.sent.size === 0 && nowMs > this.lastBlockAtMs) this.lastBlockAtMs = nowMs;
+    this.sent.set(requestKey(index, begin, length), Math.floor(nowMs));
   }
 
   has(index: number, begin: number, length: number): boolean {
-    const key = requestKey(index, begin, length);
-    if (typeof key !== 'number' || key < 0) return this.other.has(key);
-    return this.find(key) >= 0;
+    return this.sent.has(requestKey(index, begin, length));
   }
 
   /** A block arrived: true, and the request forgotten, if it answers one. */
   take(index: number, begin: number, length: number, nowMs: number): boolean {
-    if (!this.remove(index, begin, length)) return false;
+    if (!this.sent.delete(requestKey(index, begin, length))) return false;
     this.lastBlockAtMs = nowMs;
     return true;
   }
 
   /** Forgets one request (rejected, cancelled); false if it was not outstanding. */
   remove(index: number, begin: number, length: number): boolean {
-    const key = requestKey(index, begin, length);
-    if (typeof key !== 'number' || key < 0) return this.other.delete(key);
-    const i = this.find(key);
-    if (i < 0) return false;
-    this.deleteAt(i);
-    return true;
+    return this.sent.delete(requestKey(index, begin, length));
   }
 
   clear(): void {
-    if (this.count > 0) this.keysAt.fill(FREE);
-    this.count = 0;
-    this.other.clear();
+    this.sent.clear();
   }
 
-  /** The keys (requestKey) of every outstanding request, in send order. */
-  keys(): Array<number | string> {
-    return this.entries().map((e) => e.key);
-  }
-
-  /** Every entry, in send order (for the rare paths: a choke, expiry). */
-  private entries(): Array<{ key: number | string; at: number; seq: number }> {
-    const out: Array<{ key: number | string; at: number; seq: number }> = [];
-    const keys = this.keysAt;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== FREE) out.push({ key: keys[i]!, at: this.sentAt[i]!, seq: this.seqAt[i]! });
-    for (const [key, [at, seq]] of this.other) out.push({ key, at, seq });
-    return out.sort((a, b) => a.seq - b.seq);
+  /** The keys (requestKey) of every outstanding request. */
+  keys(): IterableIterator<number | string> {
+    return this.sent.keys();
   }
 
   /** Requests sent `timeoutMs` or more before `nowMs`, oldest first, as flat
-   *  [index, begin, index, begin, ...]: those sent before the first request (in send
-   *  order) that has not timed out. They stay outstanding: cancelling each removes it. */
+   *  [index, begin, index, begin, ...]. They stay outstanding: cancelling each removes it. */
   expired(nowMs: number, timeoutMs = REQUEST_TIMEOUT_MS): number[] {
     const out: number[] = [];
-    // The common case, without sorting: nothing has timed out (one pass over the slots).
-    let any = false;
-    const keys = this.keysAt;
-    for (let i = 0; i < keys.length && !any; i++) if (keys[i] !== FREE && nowMs - this.sentAt[i]! >= timeoutMs) any = true;
-    if (!any) for (const [at] of this.other.values()) if (nowMs - at >= timeoutMs) any = true;
-    if (!any) return out;
-    for (const { key, at } of this.entries()) {
-      if (nowMs - at < timeoutMs) break; // send order
+    for (const [key, atMs] of this.sent) {
+      if (nowMs - atMs < timeoutMs) break; // insertion order = send order
       if (typeof key === 'string') {
         const [index, begin] = key.split(':').map(Number) as [number, number];
         out.push(index, begin);
@@ -251,6 +119,6 @@ export class OutstandingRequests {
 
   /** Requests are out and nothing came back for SNUB_AFTER_MS. */
   isSnubbing(nowMs: number, snubAfterMs = SNUB_AFTER_MS): boolean {
-    return this.size > 0 && nowMs - this.lastBlockAtMs >= snubAfterMs;
+    return this.sent.size > 0 && nowMs - this.lastBlockAtMs >= snubAfterMs;
   }
 }
