@@ -2,7 +2,7 @@
 // checking what is already verified (resume data first, hashing only what is unknown),
 // writing verified pieces, serving blocks of them, and keeping resume data.
 // Crash-safety reasoning: docs/storage.md.
-import { close as fsClose, constants, open as fsOpen, write as fsWrite, writev as fsWritev, writeSync } from 'node:fs';
+import { close as fsClose, constants, open as fsOpen, writev as fsWritev, writeSync } from 'node:fs';
 import { mkdir, realpath, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { dirname, resolve } from 'node:path';
@@ -161,6 +161,8 @@ export class Storage {
   /** Direct writes waiting for one of the DIRECT_WRITES_AT_ONCE running ones. */
   private readonly directQueue: DirectJob[] = [];
   private directRunning = 0;
+  /** Direct writes started (each a thread-pool trip, of one piece or a run of them). */
+  directWriteCalls = 0;
   /** The file last moved to the end of directFds (its LRU order is not touched again). */
   private lastDirectFile = -1;
 
@@ -609,8 +611,8 @@ export class Storage {
       };
       const write = (fd: number): void => {
         this.files[file]!.written = true;
-        if (batch.length === 1) pwriteAll(fd, first.data, first.position, done);
-        else pwritevAll(fd, batch.map((j) => j.data), first.position, done);
+        this.directWriteCalls++;
+        pwritevAll(fd, batch.map((j) => j.data), first.position, done);
       };
       if (e.fd >= 0) write(e.fd);
       else e.opening.then(write, done);
@@ -1096,20 +1098,6 @@ function closeFd(e: DirectFd): void {
     (fd) => fsClose(fd, () => undefined),
     () => undefined,
   );
-}
-
-/** Positional write of all of `buf` at `position` on the thread pool (short writes
- *  continued), then `cb`. */
-function pwriteAll(fd: number, buf: Buffer, position: number, cb: (err: NodeJS.ErrnoException | null) => void): void {
-  let off = 0;
-  const step = (err: NodeJS.ErrnoException | null, n: number): void => {
-    if (err) return cb(err);
-    if (n <= 0) return cb(Object.assign(new Error('short write'), { code: 'EIO' }));
-    off += n;
-    if (off < buf.length) fsWrite(fd, buf, off, buf.length - off, position + off, step);
-    else cb(null);
-  };
-  fsWrite(fd, buf, 0, buf.length, position, step);
 }
 
 /** Positional writev of `bufs` (at most IOV_MAX) at `position` on the thread pool (short

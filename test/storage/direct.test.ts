@@ -179,6 +179,10 @@ test('writePieceDirect: writes queued behind the running ones are merged per run
       return st.writePieceDirect(i, buf).then(() => st.markWritten(i));
     });
     await Promise.all(writes);
+    // Queued together before any write finished, so: the first DIRECT_WRITES_AT_ONCE alone,
+    // then one call per run of neighbours (with two at once: [1], [2], [3-8], [11], [10],
+    // [13], [19], [15-18], 8 calls; 11 with four). Unmerged, it would be one per piece.
+    assert.ok(st.directWriteCalls >= DIRECT_WRITES_AT_ONCE + 1 && st.directWriteCalls <= order.length - 4, `${st.directWriteCalls} direct writes for ${order.length} pieces`);
     await st.close();
     const got = await readFile(join(dir, 'q.bin'));
     for (const i of [0, ...order]) assert.deepEqual(got.subarray(i * PIECE, (i + 1) * PIECE), piece(meta, payload, i), `piece ${i}`);

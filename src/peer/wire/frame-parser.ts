@@ -197,8 +197,11 @@ export class FrameParser {
       if (id < 0) return null;
       this.checkLength(id, len);
       if (this.buffered < 4 + len) return null;
-      if (id === MessageId.piece && c0.length - h >= 4 + len) {
-        // The common case, without a payload view: the block is the only view made.
+      // A piece whose header is in the first chunk: its block as views (the only views
+      // made), whole or, split between two chunks (the end of one read, the start of the
+      // next), head and tail: no gathering copy. Three or more chunks are gathered below.
+      const inFirst = c0.length - h;
+      if (id === MessageId.piece && inFirst >= 13 && (inFirst >= 4 + len || this.chunks[this.first + 1]!.length >= 4 + len - inFirst)) {
         const index = c0.readUInt32BE(h + 5);
         const begin = c0.readUInt32BE(h + 9);
         const g = this.geometry;
@@ -207,35 +210,19 @@ export class FrameParser {
         }
         this.pieceIndex = index;
         this.pieceBegin = begin;
-        this.pieceBlock = c0.subarray(h + 13, h + 4 + len);
-        this.pieceTail = EMPTY;
-        this.consume(4 + len);
-        return PIECE_READY;
-      }
-      if (id === MessageId.piece && c0.length - h >= 13 && this.chunks[this.first + 1]!.length >= 4 + len - (c0.length - h)) {
-        // A block in two chunks (the end of one read, the start of the next): two views,
-        // no gathering copy. Checked as above.
-        const index = c0.readUInt32BE(h + 5);
-        const begin = c0.readUInt32BE(h + 9);
-        const g = this.geometry;
-        if (g && (index >= g.pieceCount || begin + len - 9 > pieceSize(g, index))) {
-          this.fail('WIRE_BAD_PIECE', `piece (${index}, ${begin}, ${len - 9} bytes) outside the torrent`);
-        }
-        const tail = this.chunks[this.first + 1]!.subarray(0, 4 + len - (c0.length - h));
-        this.pieceIndex = index;
-        this.pieceBegin = begin;
-        if (c0.length - h === 13) {
-          this.pieceBlock = tail;
+        if (inFirst >= 4 + len) {
+          this.pieceBlock = c0.subarray(h + 13, h + 4 + len);
           this.pieceTail = EMPTY;
         } else {
-          this.pieceBlock = c0.subarray(h + 13);
-          this.pieceTail = tail;
+          const tail = this.chunks[this.first + 1]!.subarray(0, 4 + len - inFirst);
+          this.pieceBlock = inFirst === 13 ? tail : c0.subarray(h + 13);
+          this.pieceTail = inFirst === 13 ? EMPTY : tail;
         }
         this.consume(4 + len);
         return PIECE_READY;
       }
       let payload: Buffer;
-      if (c0.length - h >= 4 + len) {
+      if (inFirst >= 4 + len) {
         payload = c0.subarray(h + 5, h + 4 + len);
         if ((c0 === this.borrowed || c0 === this.kept) && id !== MessageId.piece) payload = Buffer.from(payload);
       } else {
